@@ -1,0 +1,41 @@
+# virtnet — the two commands a fresh machine needs:
+#   make demo   set up .venv and render the bundled passt + macvlan example
+#   make test   set up .venv, build the test control plane if needed, run every check and test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test setup lint typecheck layers docs-check unit envtest clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/virtnet render examples/passt-macvlan-spiderpool.yaml
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+layers: $(STAMP)
+	$(BIN)/lint-imports
+
+docs-check: $(STAMP)
+	$(BIN)/python -m virtnet.tools.gendocs --check
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck layers docs-check unit
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
