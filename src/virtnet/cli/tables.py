@@ -1,0 +1,65 @@
+"""Plain-text views for humans (JSON/YAML views come from the objects' to_dict)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from virtnet.model.modes import ModeCapabilities
+from virtnet.model.suggest import PoolSuggestion
+from virtnet.model.versions import TargetVersions
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def modes_text(versions: TargetVersions, matrix: Sequence[ModeCapabilities]) -> str:
+    rows = [["MODE", "CNI", "BINDING", "STATUS", "SPIDERPOOL", "FIXED IP", "MULTI-NIC", "MIGRATION (KubeVirt)"]]
+    for m in matrix:
+        rows.append(
+            [
+                m.mode.value,
+                m.cni.value,
+                m.binding.binding.value,
+                m.binding.status.value,
+                m.spiderpool,
+                _yes(m.fixed_ip),
+                _yes(m.multi_nic),
+                "allowed" if m.live_migration.kubevirt_allows else "refused",
+            ]
+        )
+    out = [f"Network modes for {versions}\n\n", _table(rows)]
+    for m in matrix:
+        out.append(f"\n{m.mode.value} on {m.cni.value} ({m.binding.binding.title}, {m.binding.status.value})\n")
+        out.append(f"  VM IP:           {m.vm_ip}\n")
+        out.append(f"  fixed IP:        {_yes(m.fixed_ip)}: {m.fixed_ip_reason}\n")
+        out.append(f"  multi-NIC:       {_yes(m.multi_nic)}: {m.multi_nic_reason}\n")
+        out.append(f"  live migration:  KubeVirt: {m.live_migration.kubevirt}\n")
+        out.append(f"                   SpiderPool: {m.live_migration.spiderpool}\n")
+        out.append(f"                   storage: {m.live_migration.storage}\n")
+        for req in m.requirements:
+            out.append(f"  needs {req.kind.value} {req.name}: {req.detail}\n")
+        for note in m.notes:
+            out.append(f"  note: {note}\n")
+        out.append(f"  sources: {m.binding.source}; {m.binding.migration_source}\n")
+    return "".join(out)
+
+
+def suggestion_text(suggestions: Sequence[PoolSuggestion]) -> str:
+    out: list[str] = []
+    for s in suggestions:
+        out.append(f"NIC {s.nic} (IPv{s.family})\n")
+        out.append(f"  subnet:   {s.subnet}\n")
+        out.append(f"  gateway:  {s.gateway if s.gateway is not None else '(none found: pass --ip-route)'}\n")
+        out.append(f"  ips:      {', '.join(s.ips.to_spiderpool())}  ({s.ips.size} addresses)\n")
+        for line in s.avoided:
+            out.append(f"  avoided:  {line}\n")
+        for line in s.notes:
+            out.append(f"  note:     {line}\n")
+    return "".join(out)

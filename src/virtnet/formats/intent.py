@@ -1,0 +1,384 @@
+"""The intent file format (``apiVersion: virtnet.io/v1alpha1``, ``kind: VMNetwork``) and its JSON Schema.
+
+``virtnet new vm`` flags are turned into the same document shape and go through the same validation, so a
+flag and a field can never disagree. The schema is published as ``docs/intent.schema.json`` (generated from
+:data:`INTENT_SCHEMA`, drift-checked in CI) and printed by ``virtnet schema``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jsonschema
+
+from virtnet.errors import InputError, Location, UnsupportedVersionError
+from virtnet.formats.yamlio import Document, format_path, load_documents
+from virtnet.model.capabilities import Binding
+from virtnet.model.intent import (
+    CloudInitIntent,
+    Cpu,
+    Disk,
+    Intent,
+    NicIntent,
+    PoolIntent,
+    PoolNaming,
+    VmIntent,
+)
+from virtnet.model.modes import Cni, default_cni, parse_cni, parse_mode
+from virtnet.model.versions import TargetVersions
+
+API_VERSION = "virtnet.io/v1alpha1"
+KIND = "VMNetwork"
+
+_NAME = {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
+_SUBDOMAIN = {
+    "type": "string",
+    "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+}
+_QUANTITY = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"}
+_IP_ENTRY = {"type": "string", "pattern": r"^[0-9A-Fa-f:.]+(-[0-9A-Fa-f:.]+)?$"}
+
+POOL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A SpiderIPPool: with 'subnet' one is created, with only 'name' an existing pool is used.",
+    "additionalProperties": False,
+    "properties": {
+        "name": {**_SUBDOMAIN, "description": "Pool name (derived from the NIC's network when omitted)."},
+        "subnet": {"type": "string", "description": "CIDR; written in canonical form, e.g. 10.7.0.0/16."},
+        "gateway": {"type": "string", "description": "Default gateway for the NIC."},
+        "ips": {
+            "type": "array",
+            "items": _IP_ENTRY,
+            "description": "Addresses 'a' or ranges 'a-b' to hand out.",
+        },
+        "excludeIPs": {"type": "array", "items": _IP_ENTRY},
+        "ipVersion": {"enum": [4, 6], "description": "Family of an existing pool (default 4)."},
+    },
+}
+
+NIC_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "name": {
+            "type": "string",
+            "pattern": r"^[A-Za-z0-9_-]+$",
+            "description": "KubeVirt interface and network name (default: 'default' for the pod network, "
+            "'nic1', 'nic2'… for Multus networks).",
+        },
+        "master": {
+            "type": "string",
+            "description": "macvlan/ipvlan: the node's parent interface, e.g. ens192.",
+        },
+        "bridge": {"type": "string", "description": "ovs: the Open vSwitch bridge on the nodes, e.g. br1."},
+        "vlan": {"type": "integer", "minimum": 0, "maximum": 4094, "description": "VLAN ID, 0 = untagged."},
+        "network": {
+            "type": "string",
+            "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+            "description": "Use this existing NetworkAttachmentDefinition ('namespace/name') instead of "
+            "rendering a SpiderMultusConfig.",
+        },
+        "multusConfig": {**_SUBDOMAIN, "description": "Name of the SpiderMultusConfig to render."},
+        "mac": {"type": "string", "pattern": r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$"},
+        "pools": {"type": "array", "items": POOL_SCHEMA, "maxItems": 2},
+    },
+}
+
+INTENT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://virtnet.io/schemas/vmnetwork-v1alpha1.json",
+    "title": "virtnet VMNetwork intent",
+    "description": "A VM and the network it should get on KubeVirt + SpiderPool + Multus.",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": API_VERSION},
+        "kind": {"const": KIND},
+        "metadata": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name"],
+            "properties": {"name": _NAME, "namespace": _NAME},
+        },
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["mode"],
+            "properties": {
+                "mode": {"enum": ["masquerade", "passt", "bridge"]},
+                "cni": {"enum": [c.value for c in Cni]},
+                "versions": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"kubevirt": {"type": "string"}, "spiderpool": {"type": "string"}},
+                },
+                "nics": {"type": "array", "items": NIC_SCHEMA},
+                "vm": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "image": {
+                            "type": "string",
+                            "description": "Container disk image; 'docker://' is added when no scheme is given.",
+                        },
+                        "disk": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "size": _QUANTITY,
+                                "storageClass": _SUBDOMAIN,
+                                "accessMode": {"enum": ["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]},
+                            },
+                        },
+                        "cpu": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "cores": {"type": "integer", "minimum": 1},
+                                "sockets": {"type": "integer", "minimum": 1},
+                                "threads": {"type": "integer", "minimum": 1},
+                                "model": {"type": "string"},
+                            },
+                        },
+                        "memory": _QUANTITY,
+                        "runStrategy": {"enum": ["Always", "RerunOnFailure", "Manual", "Halted", "Once"]},
+                        "evictionStrategy": {"enum": ["None", "LiveMigrate", "LiveMigrateIfPossible", "External"]},
+                        "machineType": {"type": "string"},
+                        "architecture": {"enum": ["amd64", "arm64", "s390x"]},
+                    },
+                },
+                "cloudInit": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "sshAuthorizedKeys": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                        "user": {"type": "string", "pattern": r"^[a-z_][a-z0-9_-]*$"},
+                    },
+                },
+                "kubevirt": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "description": "Where the KubeVirt CR lives.",
+                    "properties": {"namespace": _NAME, "name": _NAME},
+                },
+                "spiderpool": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "namespace": {
+                            **_NAME,
+                            "description": "Where SpiderPool runs (its SpiderMultusConfigs).",
+                        },
+                        "installed": {
+                            "type": "boolean",
+                            "description": "masquerade only: is SpiderPool there?",
+                        },
+                    },
+                },
+                "options": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "passt": {
+                            "enum": ["auto", "core", "plugin", "passtBinding"],
+                            "description": "Which passt binding to render; auto picks by KubeVirt version.",
+                        },
+                        "ippoolInterfaces": {"enum": [p.value for p in PoolNaming]},
+                        "coordinator": {"type": "boolean"},
+                    },
+                },
+            },
+        },
+    },
+}
+
+_PASST_FLAVOURS = {
+    "auto": None,
+    "core": Binding.PASST_CORE,
+    "plugin": Binding.PASST_PLUGIN,
+    "passtBinding": Binding.PASST_BINDING,
+}
+
+_VALIDATOR = jsonschema.Draft202012Validator(INTENT_SCHEMA)
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    if error.validator == "additionalProperties":
+        properties = schema.get("properties", {})
+        instance: Any = error.instance
+        extra = sorted(set(instance) - set(properties))
+        allowed = ", ".join(sorted(properties))
+        return f"unknown field {', '.join(repr(e) for e in extra)}; allowed here: {allowed}"
+    if error.validator == "required":
+        return str(error.message).replace("is a required property", "is required")
+    if error.validator == "enum":
+        choices = ", ".join(str(c) for c in schema.get("enum", []))
+        return f"{error.instance!r} is not one of {choices}"
+    if error.validator == "const":
+        return f"must be {error.validator_value!r}, not {error.instance!r}"
+    if error.validator == "pattern":
+        return f"{error.instance!r} is not a valid value here"
+    return str(error.message)
+
+
+def validate_document(doc: Document) -> None:
+    """Raise one InputError for the first schema violation (the one deepest in the document)."""
+    errors = sorted(_VALIDATOR.iter_errors(doc.data), key=lambda e: (-len(e.absolute_path), list(map(str, e.path))))
+    if errors:
+        err = errors[0]
+        path = list(err.absolute_path)
+        if err.validator == "required":
+            missing = err.message.split("'")[1]
+            path = [*path, missing]
+        raise InputError(_describe(err), doc.location(path))
+
+
+def intent_from_document(doc: Document, password: str | None = None) -> Intent:
+    """Validate and convert one intent document. Semantic errors name the field and its line."""
+    if not isinstance(doc.data, dict):
+        raise InputError("an intent must be a mapping with apiVersion, kind, metadata and spec", doc.location())
+    validate_document(doc)
+    data: Mapping[str, Any] = doc.data
+    spec: Mapping[str, Any] = data["spec"]
+
+    def at(*path: str | int) -> Location:
+        return doc.location(path)
+
+    mode = parse_mode(spec["mode"], at("spec", "mode"))
+    cni = parse_cni(spec["cni"], mode, at("spec", "cni")) if "cni" in spec else default_cni(mode)
+    versions_in = spec.get("versions", {})
+    try:
+        versions = TargetVersions.parse(versions_in.get("kubevirt"), None)
+    except UnsupportedVersionError as err:
+        raise InputError(str(err), at("spec", "versions", "kubevirt")) from None
+    try:
+        versions = TargetVersions(
+            versions.kubevirt, TargetVersions.parse(None, versions_in.get("spiderpool")).spiderpool
+        )
+    except UnsupportedVersionError as err:
+        raise InputError(str(err), at("spec", "versions", "spiderpool")) from None
+
+    nics = tuple(_nic(n) for n in spec.get("nics", []))
+    vm_in = spec.get("vm", {})
+    disk_in = vm_in.get("disk", {})
+    cpu_in = vm_in.get("cpu", {})
+    defaults = VmIntent()
+    image = vm_in.get("image", defaults.image)
+    if "://" not in image:
+        image = f"docker://{image}"
+    vm = VmIntent(
+        image=image,
+        disk=Disk(
+            size=disk_in.get("size", Disk.size),
+            storage_class=disk_in.get("storageClass"),
+            access_mode=disk_in.get("accessMode", Disk.access_mode),
+        ),
+        cpu=Cpu(
+            cores=cpu_in.get("cores", 1),
+            sockets=cpu_in.get("sockets", 1),
+            threads=cpu_in.get("threads", 1),
+            model=cpu_in.get("model"),
+        ),
+        memory=vm_in.get("memory", defaults.memory),
+        run_strategy=vm_in.get("runStrategy", defaults.run_strategy),
+        eviction_strategy=vm_in.get("evictionStrategy"),
+        machine_type=vm_in.get("machineType", defaults.machine_type),
+        architecture=vm_in.get("architecture"),
+    )
+    ci_in = spec.get("cloudInit", {})
+    cloud_init = CloudInitIntent(
+        ssh_authorized_keys=tuple(k.strip() for k in ci_in.get("sshAuthorizedKeys", [])),
+        user=ci_in.get("user"),
+        password=password,
+    )
+    kv_in = spec.get("kubevirt", {})
+    sp_in = spec.get("spiderpool", {})
+    opts = spec.get("options", {})
+    return Intent(
+        name=data["metadata"]["name"],
+        namespace=data["metadata"].get("namespace", "default"),
+        mode=mode,
+        cni=cni,
+        versions=versions,
+        nics=nics,
+        vm=vm,
+        cloud_init=cloud_init,
+        kubevirt_namespace=kv_in.get("namespace", "kubevirt"),
+        kubevirt_name=kv_in.get("name", "kubevirt"),
+        spiderpool_namespace=sp_in.get("namespace", "kube-system"),
+        spiderpool_installed=sp_in.get("installed", True),
+        passt=_PASST_FLAVOURS[opts.get("passt", "auto")],
+        pool_naming=PoolNaming(opts.get("ippoolInterfaces", "named")),
+        coordinator=opts.get("coordinator", True),
+    )
+
+
+def _nic(data: Mapping[str, Any]) -> NicIntent:
+    return NicIntent(
+        name=data.get("name"),
+        master=data.get("master"),
+        bridge=data.get("bridge"),
+        vlan=data.get("vlan"),
+        network=data.get("network"),
+        multus_config=data.get("multusConfig"),
+        mac=data.get("mac"),
+        pools=tuple(
+            PoolIntent(
+                name=p.get("name"),
+                subnet=p.get("subnet"),
+                gateway=p.get("gateway"),
+                ips=tuple(p.get("ips", [])),
+                exclude_ips=tuple(p.get("excludeIPs", [])),
+                ip_version=p.get("ipVersion", 4),
+            )
+            for p in data.get("pools", [])
+        ),
+    )
+
+
+def load_intent(text: str, source: str, password: str | None = None) -> tuple[Intent, Document]:
+    """The single intent in ``text``; more or fewer documents is an error naming the file."""
+    docs = load_documents(text, source)
+    if len(docs) != 1:
+        raise InputError(f"expected exactly one intent document, found {len(docs)}", Location(file=source))
+    return intent_from_document(docs[0], password), docs[0]
+
+
+def intent_document(
+    *,
+    name: str,
+    namespace: str | None,
+    mode: str,
+    cni: str | None,
+    nics: Sequence[Mapping[str, Any]],
+    vm: Mapping[str, Any],
+    cloud_init: Mapping[str, Any],
+    versions: Mapping[str, str],
+    options: Mapping[str, Any],
+    spiderpool: Mapping[str, Any],
+    kubevirt: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The intent document that ``virtnet new vm`` flags describe (empty parts left out)."""
+    metadata: dict[str, Any] = {"name": name}
+    if namespace:
+        metadata["namespace"] = namespace
+    spec: dict[str, Any] = {"mode": mode}
+    for key, value in (
+        ("cni", cni),
+        ("versions", dict(versions)),
+        ("nics", [dict(n) for n in nics]),
+        ("vm", dict(vm)),
+        ("cloudInit", dict(cloud_init)),
+        ("kubevirt", dict(kubevirt)),
+        ("spiderpool", dict(spiderpool)),
+        ("options", dict(options)),
+    ):
+        if value:
+            spec[key] = value
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": spec}
+
+
+__all__ = ["API_VERSION", "INTENT_SCHEMA", "KIND", "format_path", "intent_from_document", "load_intent"]

@@ -1,0 +1,185 @@
+"""YAML and JSON in and out, keeping source positions.
+
+Input is composed with libyaml's C composer (``CSafeLoader`` when available) — composing keeps every node's
+start mark — and then converted to plain Python values while recording the line/column of each field path.
+Hostile input is bounded: alias expansion and nesting depth are capped, so an alias bomb fails fast with a clear
+error instead of eating memory.
+
+Output is stable: keys keep the order the renderer wrote them, multi-line strings use literal blocks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from virtnet.errors import InputError, Location
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser and composer when present
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+MAX_NODES = 2_000_000  # values produced from one stream, aliases counted each time they are expanded
+MAX_DEPTH = 200
+
+PathKey = tuple[str | int, ...]
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """``('spec', 'nics', 1, 'subnet')`` → ``spec.nics[1].subnet``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+@dataclass
+class Document:
+    """One YAML/JSON document: its value and where each field came from."""
+
+    data: Any
+    source: str
+    index: int  # 0-based position in the stream
+    positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)  # path -> (line, column), 1-based
+
+    def position(self, path: Sequence[str | int]) -> tuple[int, int] | None:
+        """The position of ``path`` or of its nearest ancestor that has one."""
+        key = tuple(path)
+        while True:
+            pos = self.positions.get(key)
+            if pos is not None or not key:
+                return pos
+            key = key[:-1]
+
+    def location(self, path: Sequence[str | int] = ()) -> Location:
+        pos = self.position(path)
+        return Location(
+            file=self.source,
+            document=self.index,
+            path=format_path(path) or None,
+            line=pos[0] if pos else None,
+            column=pos[1] if pos else None,
+        )
+
+
+class _Converter:
+    def __init__(self, source: str, index: int) -> None:
+        self.source = source
+        self.index = index
+        self.count = 0
+        self.positions: dict[PathKey, tuple[int, int]] = {}
+        self._scalars = _Loader("")
+
+    def error(self, message: str, node: yaml.Node) -> InputError:
+        mark = node.start_mark
+        return InputError(
+            message,
+            Location(file=self.source, document=self.index, line=mark.line + 1, column=mark.column + 1),
+        )
+
+    def convert(self, node: yaml.Node, path: PathKey, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self.error(f"document expands to more than {MAX_NODES:,} values (alias bomb?)", node)
+        if depth > MAX_DEPTH:
+            raise self.error(f"document nests deeper than {MAX_DEPTH} levels", node)
+        mark = node.start_mark
+        self.positions.setdefault(path, (mark.line + 1, mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise self.error("YAML merge keys (<<) are not supported in Kubernetes manifests", key_node)
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise self.error("mapping keys must be scalars", key_node)
+                raw = self.scalar(key_node)
+                key = raw if isinstance(raw, str) else ("null" if raw is None else str(raw).lower())
+                if key in out:
+                    raise self.error(f"duplicate key '{key}'", key_node)
+                kmark = key_node.start_mark
+                self.positions[(*path, key)] = (kmark.line + 1, kmark.column + 1)
+                out[key] = self.convert(value_node, (*path, key), depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        return self.scalar(node)
+
+    def scalar(self, node: yaml.Node) -> Any:
+        try:
+            return self._scalars.construct_object(node, deep=True)
+        except yaml.YAMLError as err:
+            raise self.error(f"cannot read scalar: {err}", node) from None
+
+
+def load_documents(text: str, source: str) -> list[Document]:
+    """All documents of a YAML (or JSON, a YAML subset) stream, empty documents skipped."""
+    docs: list[Document] = []
+    try:
+        for index, node in enumerate(_compose_all(text)):
+            if node is None:
+                continue
+            conv = _Converter(source, index)
+            data = conv.convert(node, (), 0)
+            docs.append(Document(data=data, source=source, index=index, positions=conv.positions))
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        problem = err.problem or err.context or "invalid YAML"
+        loc = Location(file=source, document=len(docs))
+        if mark is not None:
+            loc = Location(file=source, line=mark.line + 1, column=mark.column + 1)
+        raise InputError(f"not valid YAML: {problem}", loc) from None
+    except yaml.YAMLError as err:
+        raise InputError(f"not valid YAML: {err}", Location(file=source)) from None
+    return docs
+
+
+def _compose_all(text: str) -> Iterator[yaml.Node | None]:
+    loader = _Loader(text)
+    try:
+        while loader.check_node():
+            yield loader.get_node()
+    finally:
+        loader.dispose()
+
+
+# --- output ----------------------------------------------------------------------------------------------------
+
+
+class _BlockDumper(_Dumper):  # type: ignore[misc]
+    pass
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_BlockDumper.add_representer(str, _str_representer)
+
+
+def dump_yaml(obj: Any) -> str:
+    """One document, keys in insertion order, block style, literal blocks for multi-line strings."""
+    text: str = yaml.dump(
+        obj, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=120
+    )
+    return text if text.endswith("\n") else text + "\n"
+
+
+def dump_yaml_stream(objects: Sequence[Mapping[str, Any]]) -> str:
+    return "".join(f"---\n{dump_yaml(dict(obj))}" for obj in objects)
+
+
+def dump_json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+
+
+def as_list(objects: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Objects wrapped in a ``v1/List``, the form ``kubectl apply -f`` reads from JSON."""
+    return {"apiVersion": "v1", "kind": "List", "items": [dict(o) for o in objects]}

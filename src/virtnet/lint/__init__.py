@@ -1,0 +1,1 @@
+"""Rule engine and rule catalogue for `virtnet lint`. No I/O: objects in, findings out."""

@@ -1,0 +1,108 @@
+"""The intent: what the user wants, before any version-specific rendering.
+
+An intent comes from an intent file or from ``virtnet new vm`` flags; both are validated against the same JSON
+Schema (``virtnet.formats.intent``) and arrive here as these immutable values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from virtnet.model.capabilities import Binding
+from virtnet.model.modes import Cni, Mode
+from virtnet.model.versions import TargetVersions
+
+
+class PoolNaming(Enum):
+    """How ``ipam.spidernet.io/ippools`` entries are tied to NICs."""
+
+    NAMED = "named"  # give `interface`: eth0, pod<sha256(network)[:11]> — works on every SpiderPool version
+    ORDERED = "ordered"  # no `interface`; entry i is NIC i (SpiderPool >= v0.8.2, as in its KubeVirt guide)
+
+
+@dataclass(frozen=True)
+class PoolIntent:
+    """A SpiderIPPool to create (``subnet`` set) or an existing one to use (only ``name``)."""
+
+    name: str | None = None
+    subnet: str | None = None
+    gateway: str | None = None
+    ips: tuple[str, ...] = ()
+    exclude_ips: tuple[str, ...] = ()
+    ip_version: int = 4  # only read for existing pools; a new pool's family is its subnet's
+
+    @property
+    def existing(self) -> bool:
+        return self.subnet is None
+
+
+@dataclass(frozen=True)
+class NicIntent:
+    """One VM NIC. ``network`` names an existing NAD (``ns/name``); otherwise a SpiderMultusConfig is rendered."""
+
+    name: str | None = None  # KubeVirt interface/network name
+    master: str | None = None  # macvlan/ipvlan parent interface on the node
+    bridge: str | None = None  # OVS bridge on the node
+    vlan: int | None = None
+    network: str | None = None  # existing NAD to use, "ns/name"
+    multus_config: str | None = None  # name of the SpiderMultusConfig to render
+    pools: tuple[PoolIntent, ...] = ()
+    mac: str | None = None
+
+
+@dataclass(frozen=True)
+class Disk:
+    size: str = "10Gi"
+    storage_class: str | None = None
+    access_mode: str = "ReadWriteOnce"
+
+
+@dataclass(frozen=True)
+class Cpu:
+    cores: int = 1
+    sockets: int = 1
+    threads: int = 1
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class VmIntent:
+    image: str = "docker://quay.io/containerdisks/fedora:latest"
+    disk: Disk = field(default_factory=Disk)
+    cpu: Cpu = field(default_factory=Cpu)
+    memory: str = "1Gi"
+    run_strategy: str = "Always"
+    eviction_strategy: str | None = None
+    machine_type: str = "q35"
+    architecture: str | None = None
+
+
+@dataclass(frozen=True)
+class CloudInitIntent:
+    ssh_authorized_keys: tuple[str, ...] = ()
+    user: str | None = None  # create this user; None = the image's default user
+    password: str | None = field(default=None, repr=False)  # only from an explicit password file
+
+    @property
+    def has_password(self) -> bool:
+        return self.password is not None
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    namespace: str
+    mode: Mode
+    cni: Cni
+    versions: TargetVersions = field(default_factory=TargetVersions)
+    nics: tuple[NicIntent, ...] = ()
+    vm: VmIntent = field(default_factory=VmIntent)
+    cloud_init: CloudInitIntent = field(default_factory=CloudInitIntent)
+    kubevirt_namespace: str = "kubevirt"
+    kubevirt_name: str = "kubevirt"
+    spiderpool_namespace: str = "kube-system"
+    spiderpool_installed: bool = True
+    passt: Binding | None = None  # pin a passt flavour; None = the one virtnet picks for the version
+    pool_naming: PoolNaming = PoolNaming.NAMED
+    coordinator: bool = True

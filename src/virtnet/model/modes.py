@@ -1,0 +1,329 @@
+"""Network modes: a binding on a CNI, with what it gives the VM computed from the version tables.
+
+Nothing here is a typed-in capability string per version: each answer is derived from
+:func:`virtnet.model.capabilities.binding_support` and :class:`SpiderPoolFeatures` for the target versions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from virtnet.errors import InputError, Location
+from virtnet.model.capabilities import (
+    Binding,
+    BindingSupport,
+    Status,
+    binding_support,
+    passt_binding_for,
+    passt_plugin_cni_installer,
+)
+from virtnet.model.versions import TargetVersions
+
+
+class Mode(Enum):
+    MASQUERADE = "masquerade"
+    PASST = "passt"
+    BRIDGE = "bridge"
+
+
+class Cni(Enum):
+    CALICO = "calico"
+    CILIUM = "cilium"
+    FLANNEL = "flannel"
+    MACVLAN = "macvlan"
+    IPVLAN = "ipvlan"
+    OVS = "ovs"
+
+    @property
+    def underlay(self) -> bool:
+        return self in (Cni.MACVLAN, Cni.IPVLAN, Cni.OVS)
+
+
+MODE_CNIS: dict[Mode, tuple[Cni, ...]] = {
+    Mode.MASQUERADE: (Cni.CALICO, Cni.CILIUM, Cni.FLANNEL),
+    Mode.PASST: (Cni.MACVLAN, Cni.IPVLAN),
+    Mode.BRIDGE: (Cni.OVS,),
+}
+
+# Why these pairs only: bridge binding over macvlan/ipvlan is "known not to work" (UG:docs/network/
+# interfaces_and_networks.md "Invalid CNIs for secondary networks", kubevirt#5483, #7001; SpiderPool
+# docs/usage/kubevirt.md: bridge moves the pod MAC into the VM, macvlan/ipvlan need the original MAC).
+_INVALID_PAIR_REASON = {
+    (
+        Mode.BRIDGE,
+        Cni.MACVLAN,
+    ): "bridge binding does not work over macvlan: it moves the pod's MAC into the VM",
+    (Mode.BRIDGE, Cni.IPVLAN): "bridge binding does not work over ipvlan: it moves the pod's MAC into the VM",
+}
+
+
+def parse_mode(text: str, location: Location | None = None) -> Mode:
+    try:
+        return Mode(text)
+    except ValueError:
+        choices = ", ".join(m.value for m in Mode)
+        raise InputError(f"unknown mode '{text}'; choose one of {choices}", location) from None
+
+
+def parse_cni(text: str, mode: Mode, location: Location | None = None) -> Cni:
+    try:
+        cni = Cni(text)
+    except ValueError:
+        choices = ", ".join(c.value for c in Cni)
+        raise InputError(f"unknown CNI '{text}'; choose one of {choices}", location) from None
+    if cni not in MODE_CNIS[mode]:
+        allowed = ", ".join(c.value for c in MODE_CNIS[mode])
+        why = _INVALID_PAIR_REASON.get((mode, cni))
+        extra = f" ({why})" if why else ""
+        raise InputError(f"mode {mode.value} does not run on CNI {cni.value}{extra}; use {allowed}", location)
+    return cni
+
+
+def default_cni(mode: Mode) -> Cni:
+    return MODE_CNIS[mode][0]
+
+
+class RequirementKind(Enum):
+    FEATURE_GATE = "feature-gate"
+    BINDING_PLUGIN = "binding-plugin"
+    CNI_BINARY = "cni-binary"
+    SPIDERPOOL_CONFIG = "spiderpool-config"
+    NODE = "node"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    kind: RequirementKind
+    name: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind.value, "name": self.name, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class LiveMigration:
+    """Live migration, as KubeVirt decides it and as SpiderPool documents it. The two differ."""
+
+    kubevirt_allows: bool
+    kubevirt: str
+    spiderpool: str
+    storage: str = "needs ReadWriteMany volumes (KubeVirt refuses to migrate a VMI with RWO PVCs)"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kubevirtAllows": self.kubevirt_allows,
+            "kubevirt": self.kubevirt,
+            "spiderpool": self.spiderpool,
+            "storage": self.storage,
+        }
+
+
+SPIDERPOOL_DOC = "SP@v1.2.2:docs/usage/kubevirt.md"
+
+
+@dataclass(frozen=True)
+class ModeCapabilities:
+    mode: Mode
+    cni: Cni
+    versions: TargetVersions
+    binding: BindingSupport
+    spiderpool: str  # "required" | "optional" | "not used"
+    vm_ip: str
+    fixed_ip: bool
+    fixed_ip_reason: str
+    multi_nic: bool
+    multi_nic_reason: str
+    live_migration: LiveMigration
+    requirements: tuple[Requirement, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def usable(self) -> bool:
+        return self.binding.usable
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "mode": self.mode.value,
+            "cni": self.cni.value,
+            "kubevirtVersion": str(self.versions.kubevirt),
+            "spiderpoolVersion": str(self.versions.spiderpool),
+            "binding": self.binding.binding.value,
+            "bindingStatus": self.binding.status.value,
+            "bindingReason": self.binding.reason,
+            "spiderpool": self.spiderpool,
+            "vmIP": self.vm_ip,
+            "fixedIP": self.fixed_ip,
+            "fixedIPReason": self.fixed_ip_reason,
+            "multiNIC": self.multi_nic,
+            "multiNICReason": self.multi_nic_reason,
+            "liveMigration": self.live_migration.to_dict(),
+            "requirements": [r.to_dict() for r in self.requirements],
+            "notes": list(self.notes),
+            "sources": [self.binding.source, self.binding.migration_source],
+        }
+
+
+def binding_for(mode: Mode, versions: TargetVersions, passt: Binding | None = None) -> BindingSupport:
+    """The binding a mode uses on these versions; ``passt`` pins a passt flavour for the passt mode."""
+    if mode is Mode.MASQUERADE:
+        return binding_support(Binding.MASQUERADE, versions.kubevirt)
+    if mode is Mode.BRIDGE:
+        return binding_support(Binding.BRIDGE, versions.kubevirt)
+    chosen = passt or passt_binding_for(versions.kubevirt)
+    return binding_support(chosen, versions.kubevirt)
+
+
+def _binding_requirements(support: BindingSupport) -> list[Requirement]:
+    reqs = [
+        Requirement(
+            RequirementKind.FEATURE_GATE,
+            gate,
+            "list it in KubeVirt spec.configuration.developerConfiguration.featureGates",
+        )
+        for gate in support.feature_gates
+    ]
+    if support.binding is Binding.PASST_BINDING and not support.feature_gates and support.usable:
+        reqs.append(
+            Requirement(
+                RequirementKind.FEATURE_GATE,
+                "PasstBinding",
+                "beta, enabled by default from KubeVirt v1.9: it must not be listed in "
+                "developerConfiguration.disabledFeatureGates",
+            )
+        )
+    if support.needs_registration:
+        reqs.append(
+            Requirement(
+                RequirementKind.BINDING_PLUGIN,
+                "passt",
+                "register it under KubeVirt spec.configuration.network.binding.passt (sidecar image, NAD, migration)",
+            )
+        )
+        installer = (
+            "installed by the network-passt-binding-cni DaemonSet image"
+            if passt_plugin_cni_installer(support.kubevirt)
+            else "copy it to /opt/cni/bin on every node (KubeVirt publishes no installer before v1.6)"
+        )
+        reqs.append(Requirement(RequirementKind.CNI_BINARY, "kubevirt-passt-binding", installer))
+    return reqs
+
+
+def _spiderpool_requirements(cni: Cni) -> list[Requirement]:
+    return [
+        Requirement(
+            RequirementKind.SPIDERPOOL_CONFIG,
+            "enableKubevirtStaticIP",
+            "spiderpool-conf conf.yml must say enableKubevirtStaticIP: true (Helm value "
+            "ipam.enableKubevirtStaticIP, default true; a missing key means false)",
+        ),
+        Requirement(RequirementKind.CNI_BINARY, "multus", "Multus meta-plugin (installed with SpiderPool)"),
+        Requirement(RequirementKind.CNI_BINARY, "spiderpool", "SpiderPool IPAM plugin"),
+        Requirement(RequirementKind.CNI_BINARY, "coordinator", "SpiderPool coordinator (routes for underlay NICs)"),
+        Requirement(RequirementKind.CNI_BINARY, cni.value, f"the {cni.value} CNI plugin in /opt/cni/bin"),
+    ]
+
+
+def capabilities(mode: Mode, cni: Cni, versions: TargetVersions, passt: Binding | None = None) -> ModeCapabilities:
+    """Everything virtnet knows about running ``mode`` on ``cni`` with these versions."""
+    support = binding_for(mode, versions, passt)
+    reqs = _binding_requirements(support)
+    notes: list[str] = []
+    if support.status is Status.DEPRECATED:
+        notes.append(support.reason)
+    if support.status is Status.UNAVAILABLE:
+        notes.append(f"not available: {support.reason}")
+
+    if mode is Mode.MASQUERADE:
+        spiderpool = "optional"
+        vm_ip = "private NAT address (10.0.2.2/24) behind the pod IP"
+        fixed_ip, fixed_why = (
+            False,
+            f"the pod IP comes from {cni.value} IPAM and the guest only sees 10.0.2.2",
+        )
+        multi_nic, multi_why = False, "one pod-network NIC; masquerade binds only the pod network"
+        migration = LiveMigration(
+            kubevirt_allows=True,
+            kubevirt="allowed: masquerade on the pod network passes KubeVirt's network check",
+            spiderpool="not covered: SpiderPool's masquerade migration e2e (F00002) is pending",
+        )
+        reqs.append(Requirement(RequirementKind.CNI_BINARY, cni.value, f"the cluster's {cni.value} CNI"))
+        if cni is Cni.CALICO:
+            notes.append(
+                "with SpiderPool installed, the VM selects kube-system/k8s-pod-network: the NAD of the default "
+                "SpiderMultusConfig 'calico' (annotation multus.spidernet.io/cr-name)"
+            )
+    elif mode is Mode.PASST:
+        spiderpool = "required"
+        vm_ip = "the pod's underlay IP from SpiderPool, handed to the guest by passt's DHCP"
+        fixed_ip, fixed_why = (
+            True,
+            "SpiderPool keeps the VM's IP while the VM exists (enableKubevirtStaticIP)",
+        )
+        multi_nic, multi_why = (
+            False,
+            (
+                "core passt must be the VMI's only interface"
+                if support.single_interface
+                else "passt binds only the pod network (primary NIC)"
+            ),
+        )
+        if support.migratable_on_pod_network:
+            kv_text = f"allowed: {support.binding.title} on the pod network is migratable"
+            if support.binding is Binding.PASST_PLUGIN:
+                kv_text += " because the registration sets 'migration'"
+            kv_text += "; the guest keeps its IP only until its next DHCP renewal"
+        else:
+            kv_text = f"refused: KubeVirt does not migrate {support.binding.title} on the pod network"
+        migration = LiveMigration(
+            kubevirt_allows=support.migratable_on_pod_network,
+            kubevirt=kv_text,
+            spiderpool=f"not available according to SpiderPool's KubeVirt guide ({SPIDERPOOL_DOC})",
+        )
+        reqs.extend(_spiderpool_requirements(cni))
+    else:
+        spiderpool = "required"
+        vm_ip = "each NIC's pod IP from SpiderPool, handed to the guest by KubeVirt's DHCP (IPv4 only)"
+        fixed_ip, fixed_why = (
+            True,
+            "SpiderPool keeps each NIC's IP while the VM exists (enableKubevirtStaticIP)",
+        )
+        multi_nic, multi_why = True, "one Multus OVS network per NIC; the first is the Multus default network"
+        migration = LiveMigration(
+            kubevirt_allows=True,
+            kubevirt="not blocked: with no pod network KubeVirt's network migratability check passes",
+            spiderpool=f"not available according to SpiderPool's KubeVirt guide ({SPIDERPOOL_DOC}); SpiderPool "
+            "does hand the VM's IP to the migration target pod",
+        )
+        reqs.extend(_spiderpool_requirements(cni))
+        reqs.append(
+            Requirement(
+                RequirementKind.NODE,
+                "openvswitch",
+                "Open vSwitch with the OVS bridge on every node that may run the VM",
+            )
+        )
+        notes.append("KubeVirt's DHCP gives bridge NICs IPv4 only; IPv6 pools need in-guest configuration")
+        notes.append("HTTP/TCP probes are rejected: the VM has no pod network")
+
+    return ModeCapabilities(
+        mode=mode,
+        cni=cni,
+        versions=versions,
+        binding=support,
+        spiderpool=spiderpool,
+        vm_ip=vm_ip,
+        fixed_ip=fixed_ip,
+        fixed_ip_reason=fixed_why,
+        multi_nic=multi_nic,
+        multi_nic_reason=multi_why,
+        live_migration=migration,
+        requirements=tuple(reqs),
+        notes=tuple(notes),
+    )
+
+
+def mode_matrix(versions: TargetVersions) -> list[ModeCapabilities]:
+    """The full matrix of modes and CNIs for these versions, in the guide's order."""
+    return [capabilities(mode, cni, versions) for mode in Mode for cni in MODE_CNIS[mode]]

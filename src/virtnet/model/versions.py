@@ -1,0 +1,105 @@
+"""KubeVirt and SpiderPool versions: parsing, ordering and the supported ranges.
+
+Only versions whose behaviour virtnet knows are accepted: KubeVirt v1.0 … v1.9 and SpiderPool v0.8 … v1.2 (the
+facts behind each version-dependent decision are cited in :mod:`virtnet.model.capabilities`). A version given
+without a patch number means the ``.0`` patch of that minor line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from functools import total_ordering
+
+from virtnet.errors import UnsupportedVersionError
+
+_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
+
+
+class Product(Enum):
+    KUBEVIRT = "KubeVirt"
+    SPIDERPOOL = "SpiderPool"
+
+
+@total_ordering
+@dataclass(frozen=True)
+class Version:
+    """A release version ``vMAJOR.MINOR.PATCH`` (pre-release suffixes are not supported)."""
+
+    major: int
+    minor: int
+    patch: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Version:
+        match = _VERSION_RE.match(text.strip())
+        if match is None:
+            raise UnsupportedVersionError(f"'{text}' is not a version; write it as vMAJOR.MINOR.PATCH, e.g. v1.2.3")
+        major, minor, patch = match.groups()
+        return cls(int(major), int(minor), int(patch or 0))
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Version):
+            return NotImplemented
+        return (self.major, self.minor, self.patch) < (other.major, other.minor, other.patch)
+
+    def __str__(self) -> str:
+        return f"v{self.major}.{self.minor}.{self.patch}"
+
+    @property
+    def minor_line(self) -> str:
+        return f"v{self.major}.{self.minor}"
+
+
+V = Version.parse
+
+
+@dataclass(frozen=True)
+class SupportedRange:
+    product: Product
+    oldest: Version
+    newest: Version  # the newest release virtnet knows; later patches of the newest minor are accepted too
+
+    def check(self, version: Version) -> Version:
+        lowest = Version(self.oldest.major, self.oldest.minor)
+        highest_minor = (self.newest.major, self.newest.minor)
+        if version < lowest or (version.major, version.minor) > highest_minor:
+            raise UnsupportedVersionError(
+                f"{self.product.value} {version} is not supported: virtnet knows {self.product.value} "
+                f"{self.oldest.minor_line} to {self.newest.minor_line} (newest known release {self.newest})"
+            )
+        return version
+
+    def parse(self, text: str) -> Version:
+        try:
+            version = Version.parse(text)
+        except UnsupportedVersionError as err:
+            raise UnsupportedVersionError(
+                f"{self.product.value} version {err}; supported: {self.oldest.minor_line} to {self.newest.minor_line}"
+            ) from None
+        return self.check(version)
+
+
+# Newest releases known when the capability table was last checked against upstream tags:
+# kubevirt/kubevirt v1.9.0 (tagged 2026-07-27), spidernet-io/spiderpool v1.2.2 (tagged 2026-07-02).
+KUBEVIRT = SupportedRange(Product.KUBEVIRT, oldest=V("v1.0.0"), newest=V("v1.9.0"))
+SPIDERPOOL = SupportedRange(Product.SPIDERPOOL, oldest=V("v0.8.0"), newest=V("v1.2.2"))
+
+
+@dataclass(frozen=True)
+class TargetVersions:
+    """The pair of versions a bundle is rendered for or a manifest is linted against."""
+
+    kubevirt: Version = KUBEVIRT.newest
+    spiderpool: Version = SPIDERPOOL.newest
+
+    @classmethod
+    def parse(cls, kubevirt: str | None = None, spiderpool: str | None = None) -> TargetVersions:
+        return cls(
+            kubevirt=KUBEVIRT.parse(kubevirt) if kubevirt else KUBEVIRT.newest,
+            spiderpool=SPIDERPOOL.parse(spiderpool) if spiderpool else SPIDERPOOL.newest,
+        )
+
+    def __str__(self) -> str:
+        return f"KubeVirt {self.kubevirt}, SpiderPool {self.spiderpool}"

@@ -1,0 +1,307 @@
+"""Render a plan into the bundle of Kubernetes objects, in the order they must be applied.
+
+Order: SpiderIPPool(s) → SpiderMultusConfig(s) → NetworkAttachmentDefinition (passt plugin) → KubeVirt CR
+change → Secret (cloud-init) → VirtualMachine.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from virtnet.model.capabilities import (
+    PLUGIN_MIGRATION_FIRST,
+    PLUGIN_OVERHEAD_FIRST,
+    Binding,
+    binding_support,
+)
+from virtnet.model.intent import Intent, PoolNaming
+from virtnet.model.modes import Cni, Mode
+from virtnet.render.cloudinit import INLINE_NETWORK_DATA_LIMIT, network_data, user_data
+from virtnet.render.plan import NicPlan, Plan, plan
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "virtnet"}
+REASON_ANNOTATION = "virtnet.io/reason"
+PATCH_TYPE_ANNOTATION = "virtnet.io/patch-type"
+
+SPIDERPOOL_API = "spiderpool.spidernet.io/v2beta1"
+# passt binding plugin: NAD and sidecar as documented in UG:docs/network/net_binding_plugins/passt.md
+PASST_PLUGIN_NAD = ("default", "netbindingpasst")
+PASST_PLUGIN_NAD_CONFIG = {
+    "cniVersion": "1.0.0",
+    "name": "netbindingpasst",
+    "plugins": [{"type": "kubevirt-passt-binding"}],
+}
+PASST_SIDECAR_IMAGE = "quay.io/kubevirt/network-passt-binding"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The rendered objects in apply order, plus what the user should know about them."""
+
+    objects: tuple[dict[str, Any], ...]
+    warnings: tuple[str, ...]
+    notes: tuple[str, ...]
+    plan: Plan
+
+    def kinds(self) -> list[str]:
+        return [o["kind"] for o in self.objects]
+
+
+def render_bundle(intent: Intent) -> Bundle:
+    p = plan(intent)
+    objects: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for nic in p.nics:
+        for pool in nic.pools:
+            if pool.spec is not None:
+                objects.append(_ippool(pool.spec.to_manifest()))
+    for nic in p.nics:
+        if nic.render_multus_config:
+            objects.append(_multus_config(p, nic))
+    kubevirt_change = _kubevirt_change(p)
+    if p.binding is Binding.PASST_PLUGIN:
+        objects.append(_passt_plugin_nad())
+    if kubevirt_change is not None:
+        objects.append(kubevirt_change)
+        notes.append(kubevirt_change["metadata"]["annotations"][REASON_ANNOTATION])
+    elif p.binding is Binding.PASST_BINDING:
+        notes.append(
+            f"KubeVirt {intent.versions.kubevirt} enables the beta PasstBinding gate by default: no KubeVirt CR "
+            "change is rendered; make sure PasstBinding is not listed in developerConfiguration.disabledFeatureGates"
+        )
+    objects.append(_secret(intent))
+    objects.append(_virtual_machine(p))
+    for nic in p.nics:
+        for pool in nic.pools:
+            if pool.spec is None:
+                notes.append(f"NIC {nic.name} uses the existing SpiderIPPool '{pool.name}' (not rendered)")
+        if nic.nad_name and not nic.render_multus_config:
+            notes.append(f"NIC {nic.name} uses the existing network {nic.nad_ref} (not rendered)")
+    return Bundle(objects=tuple(objects), warnings=p.warnings, notes=tuple(notes), plan=p)
+
+
+def _meta(name: str, namespace: str | None = None, annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    meta["labels"] = dict(MANAGED_BY)
+    if annotations:
+        meta["annotations"] = annotations
+    return meta
+
+
+def _ippool(manifest: dict[str, Any]) -> dict[str, Any]:
+    """SpiderIPPool is cluster-scoped; ``spec.vlan`` is never written (no effect in v0.8, removed in v1.0)."""
+    manifest["metadata"] = _meta(manifest["metadata"]["name"])
+    return manifest
+
+
+def _multus_config(p: Plan, nic: NicPlan) -> dict[str, Any]:
+    intent = p.intent
+    ippools: dict[str, list[str]] = {}
+    for pool in nic.pools:
+        ippools.setdefault(f"ipv{pool.family}", []).append(pool.name)
+    spec: dict[str, Any] = {"cniType": intent.cni.value, "enableCoordinator": intent.coordinator}
+    if intent.cni in (Cni.MACVLAN, Cni.IPVLAN):
+        block: dict[str, Any] = {"master": [nic.master], "vlanID": nic.vlan}
+    else:
+        block = {"bridge": nic.bridge}
+        if nic.vlan:
+            block["vlan"] = nic.vlan
+    if ippools:
+        block["ippools"] = ippools
+    spec[intent.cni.value] = block
+    assert nic.nad_name is not None
+    assert nic.nad_namespace is not None
+    return {
+        "apiVersion": SPIDERPOOL_API,
+        "kind": "SpiderMultusConfig",
+        "metadata": _meta(nic.nad_name, nic.nad_namespace),
+        "spec": spec,
+    }
+
+
+def _passt_plugin_nad() -> dict[str, Any]:
+    namespace, name = PASST_PLUGIN_NAD
+    return {
+        "apiVersion": "k8s.cni.cncf.io/v1",
+        "kind": "NetworkAttachmentDefinition",
+        "metadata": _meta(name, namespace),
+        "spec": {"config": json.dumps(PASST_PLUGIN_NAD_CONFIG, separators=(",", ":"))},
+    }
+
+
+def _kubevirt_change(p: Plan) -> dict[str, Any] | None:
+    """The KubeVirt CR change the mode needs, as a JSON merge patch body that is also a partial KubeVirt object."""
+    intent = p.intent
+    kv = intent.versions.kubevirt
+    support = binding_support(p.binding, kv)
+    configuration: dict[str, Any] = {}
+    reasons: list[str] = []
+    if support.feature_gates:
+        configuration["developerConfiguration"] = {"featureGates": list(support.feature_gates)}
+        reasons.append(
+            f"{support.binding.title} on KubeVirt {kv} needs feature gate(s) {', '.join(support.feature_gates)}. "
+            "featureGates is a list and a merge patch replaces it whole: add the gates your cluster already "
+            "lists before applying, or let `virtnet apply` merge them"
+        )
+    if support.needs_registration:
+        registration: dict[str, Any] = {
+            "sidecarImage": f"{PASST_SIDECAR_IMAGE}:{kv}",
+            "networkAttachmentDefinition": "/".join(PASST_PLUGIN_NAD),
+        }
+        if kv >= PLUGIN_MIGRATION_FIRST:
+            registration["migration"] = {}
+        if kv >= PLUGIN_OVERHEAD_FIRST:
+            registration["computeResourceOverhead"] = {"requests": {"memory": "250Mi"}}
+        configuration["network"] = {"binding": {"passt": registration}}
+        reasons.append(
+            "the passt network binding plugin must be registered under spec.configuration.network.binding.passt "
+            f"with its sidecar image and the NAD {'/'.join(PASST_PLUGIN_NAD)}"
+            + (" ('migration' makes it live-migratable)" if kv >= PLUGIN_MIGRATION_FIRST else "")
+        )
+    if not configuration:
+        return None
+    return {
+        "apiVersion": "kubevirt.io/v1",
+        "kind": "KubeVirt",
+        "metadata": {
+            "name": intent.kubevirt_name,
+            "namespace": intent.kubevirt_namespace,
+            "annotations": {PATCH_TYPE_ANNOTATION: "merge", REASON_ANNOTATION: "; ".join(reasons)},
+        },
+        "spec": {"configuration": configuration},
+    }
+
+
+def _secret_name(intent: Intent) -> str:
+    return f"{intent.name}-cloudinit"
+
+
+def _secret(intent: Intent) -> dict[str, Any]:
+    data = user_data(intent.cloud_init)
+    secret: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _meta(_secret_name(intent), intent.namespace),
+        "type": "Opaque",
+    }
+    if intent.cloud_init.has_password:
+        # keep the password out of plain sight in printed bundles; Kubernetes stores it the same way
+        secret["data"] = {"userdata": base64.b64encode(data.encode()).decode()}
+    else:
+        secret["stringData"] = {"userdata": data}
+    return secret
+
+
+def _interface(p: Plan, nic: NicPlan) -> dict[str, Any]:
+    iface: dict[str, Any] = {"name": nic.name}
+    binding = p.binding
+    if binding is Binding.PASST_PLUGIN:
+        iface["binding"] = {"name": "passt"}
+    else:
+        iface[binding.value] = {}
+    iface["macAddress"] = nic.mac
+    return iface
+
+
+def _network(p: Plan, nic: NicPlan) -> dict[str, Any]:
+    if p.intent.mode is Mode.BRIDGE:
+        multus: dict[str, Any] = {"networkName": nic.nad_ref}
+        if nic.primary:
+            multus = {"default": True, **multus}
+        return {"name": nic.name, "multus": multus}
+    return {"name": nic.name, "pod": {}}
+
+
+def ippools_annotation(p: Plan) -> str | None:
+    entries: list[dict[str, Any]] = []
+    named = p.intent.pool_naming is PoolNaming.NAMED
+    if not any(n.pools for n in p.nics):
+        return None
+    for nic in p.nics:
+        entry: dict[str, Any] = {"interface": nic.pod_interface} if named else {}
+        for pool in nic.pools:
+            entry.setdefault(f"ipv{pool.family}", []).append(pool.name)
+        entries.append(entry)
+    return json.dumps(entries, separators=(",", ":"))
+
+
+def _template_annotations(p: Plan) -> dict[str, str]:
+    annotations: dict[str, str] = {}
+    primary = p.nics[0]
+    if p.intent.mode is not Mode.BRIDGE and primary.nad_ref:
+        # the pod network's delegate: the SpiderPool underlay (passt) or the CNI's default NAD (masquerade)
+        annotations["v1.multus-cni.io/default-network"] = primary.nad_ref
+    pools = ippools_annotation(p)
+    if pools:
+        annotations["ipam.spidernet.io/ippools"] = pools
+    if len(p.nics) > 1:
+        # pin the pod's default route to the first NIC (SpiderPool coordinator; SP e2e kubevirt F00003)
+        annotations["ipam.spidernet.io/default-route-nic"] = primary.pod_interface
+    return annotations
+
+
+def _virtual_machine(p: Plan) -> dict[str, Any]:
+    intent = p.intent
+    vm = intent.vm
+    disk_name = f"systemdisk-{intent.name}"
+    pvc: dict[str, Any] = {
+        "accessModes": [vm.disk.access_mode],
+        "resources": {"requests": {"storage": vm.disk.size}},
+    }
+    if vm.disk.storage_class:
+        pvc["storageClassName"] = vm.disk.storage_class
+    cpu: dict[str, Any] = {"cores": vm.cpu.cores, "sockets": vm.cpu.sockets, "threads": vm.cpu.threads}
+    if vm.cpu.model:
+        cpu["model"] = vm.cpu.model
+    net_data = network_data(intent.mode, p.nics)
+    cloud_init: dict[str, Any] = {"secretRef": {"name": _secret_name(intent)}}
+    if len(net_data.encode()) <= INLINE_NETWORK_DATA_LIMIT:
+        cloud_init["networkData"] = net_data
+    else:  # pragma: no cover - needs dozens of NICs
+        cloud_init["networkDataSecretRef"] = {"name": _secret_name(intent)}
+    template_spec: dict[str, Any] = {}
+    if vm.architecture:
+        template_spec["architecture"] = vm.architecture
+    template_spec["domain"] = {
+        "cpu": cpu,
+        "devices": {
+            "disks": [
+                {"name": disk_name, "disk": {"bus": "virtio"}},
+                {"name": "cloudinitdisk", "disk": {"bus": "virtio"}},
+            ],
+            "interfaces": [_interface(p, nic) for nic in p.nics],
+        },
+        "machine": {"type": vm.machine_type},
+        "resources": {"requests": {"memory": vm.memory}},
+    }
+    if vm.eviction_strategy:
+        template_spec["evictionStrategy"] = vm.eviction_strategy
+    template_spec["networks"] = [_network(p, nic) for nic in p.nics]
+    template_spec["volumes"] = [
+        {"name": disk_name, "dataVolume": {"name": disk_name}},
+        {"name": "cloudinitdisk", "cloudInitNoCloud": cloud_init},
+    ]
+    template_meta: dict[str, Any] = {"labels": {"kubevirt.io/vm": intent.name}}
+    annotations = _template_annotations(p)
+    if annotations:
+        template_meta["annotations"] = annotations
+    return {
+        "apiVersion": "kubevirt.io/v1",
+        "kind": "VirtualMachine",
+        "metadata": _meta(intent.name, intent.namespace),
+        "spec": {
+            "runStrategy": vm.run_strategy,
+            "dataVolumeTemplates": [
+                {
+                    "metadata": {"name": disk_name},
+                    "spec": {"pvc": pvc, "source": {"registry": {"url": vm.image}}},
+                }
+            ],
+            "template": {"metadata": template_meta, "spec": template_spec},
+        },
+    }

@@ -1,0 +1,315 @@
+"""Resolve an intent into a concrete network plan: names, NADs, pools, MACs, pod interface names.
+
+All cross-field checks of an intent happen here, with errors that name the intent field. Rendering
+(:mod:`virtnet.render.bundle`) then only turns a valid plan into objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from virtnet.errors import InputError, Location
+from virtnet.model.capabilities import Binding, SpiderPoolFeatures, pod_interface_name
+from virtnet.model.identity import is_dns1123_subdomain, mac_address, split_ref
+from virtnet.model.intent import Intent, NicIntent, PoolIntent, PoolNaming
+from virtnet.model.ippool import PoolSpec, canonical_subnet, parse_ip_entries
+from virtnet.model.ipset import parse_address
+from virtnet.model.modes import Cni, Mode, ModeCapabilities, capabilities
+
+# The default SpiderMultusConfigs that spiderpool-init creates in SpiderPool's namespace for the cluster CNI
+# (SP@v1.2.2:cmd/spiderpool-init/cmd/config.go getMultusCniConfig): Calico's is named "calico" with annotation
+# multus.spidernet.io/cr-name: k8s-pod-network (legacyCalicoCniName), so its NAD is k8s-pod-network;
+# Cilium's is named "cilium" after its conflist, with no cr-name. virtnet never re-renders these.
+DEFAULT_CNI_NADS: dict[Cni, str] = {Cni.CALICO: "k8s-pod-network", Cni.CILIUM: "cilium"}
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    name: str
+    family: int  # 4 or 6
+    spec: PoolSpec | None  # None: an existing pool, not rendered
+
+
+@dataclass(frozen=True)
+class NicPlan:
+    index: int
+    name: str  # KubeVirt interface and network name
+    primary: bool
+    pod_interface: str
+    mac: str
+    nad_namespace: str | None
+    nad_name: str | None
+    render_multus_config: bool
+    master: str | None
+    bridge: str | None
+    vlan: int
+    pools: tuple[PoolPlan, ...]
+
+    @property
+    def nad_ref(self) -> str | None:
+        return f"{self.nad_namespace}/{self.nad_name}" if self.nad_name else None
+
+    @property
+    def families(self) -> tuple[int, ...]:
+        return tuple(sorted({p.family for p in self.pools}))
+
+
+@dataclass(frozen=True)
+class Plan:
+    intent: Intent
+    capabilities: ModeCapabilities
+    spiderpool: SpiderPoolFeatures
+    nics: tuple[NicPlan, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def binding(self) -> Binding:
+        return self.capabilities.binding.binding
+
+
+def _nic_loc(i: int, field: str | None = None) -> Location:
+    path = f"spec.nics[{i}]" + (f".{field}" if field else "")
+    return Location(path=path)
+
+
+def plan(intent: Intent) -> Plan:
+    """Check the intent against its mode and versions and resolve every derived name."""
+    caps = capabilities(intent.mode, intent.cni, intent.versions, intent.passt)
+    support = caps.binding
+    warnings: list[str] = []
+    if not support.usable:
+        raise InputError(
+            f"{support.binding.title} cannot be used with KubeVirt {intent.versions.kubevirt}: {support.reason}",
+            Location(path="spec.options.passt" if intent.passt else "spec.versions.kubevirt"),
+        )
+    sp = SpiderPoolFeatures.of(intent.versions.spiderpool)
+    if intent.pool_naming is PoolNaming.ORDERED and not sp.unnamed_ippools_entries:
+        raise InputError(
+            f"SpiderPool {sp.version} needs an interface name on every ipam.spidernet.io/ippools entry "
+            "(unnamed entries arrived in v0.8.2); use ippoolInterfaces: named",
+            Location(path="spec.options.ippoolInterfaces"),
+        )
+    nics = intent.nics
+    if intent.mode is Mode.MASQUERADE:
+        nics = nics or (NicIntent(),)
+        _masquerade_checks(nics)
+    elif not nics:
+        hint = "master=ens192,subnet=…" if intent.mode is Mode.PASST else "bridge=br1,subnet=…"
+        raise InputError(
+            f"mode {intent.mode.value} needs at least one NIC (e.g. --nic {hint})", Location(path="spec.nics")
+        )
+    if intent.mode is Mode.PASST and len(nics) > 1:
+        raise InputError(
+            f"mode passt gives a VM exactly one NIC ({caps.multi_nic_reason}); use mode bridge for several NICs",
+            Location(path="spec.nics"),
+        )
+
+    planned: list[NicPlan] = []
+    seen_names: dict[str, int] = {}
+    seen_pools: dict[str, tuple[int, PoolSpec | None]] = {}
+    for i, nic in enumerate(nics):
+        nic_plan = _plan_nic(intent, i, nic, warnings)
+        if nic_plan.name in seen_names:
+            raise InputError(
+                f"NIC name '{nic_plan.name}' is already used by NIC {seen_names[nic_plan.name] + 1}",
+                _nic_loc(i, "name"),
+            )
+        seen_names[nic_plan.name] = i
+        for pool in nic_plan.pools:
+            if pool.name in seen_pools and seen_pools[pool.name][0] != i:
+                raise InputError(
+                    f"pool '{pool.name}' is already given to NIC {seen_pools[pool.name][0] + 1}; "
+                    "each NIC needs pools of its own",
+                    _nic_loc(i, "pools"),
+                )
+            seen_pools[pool.name] = (i, pool.spec)
+        planned.append(nic_plan)
+
+    _check_pool_overlaps(planned)
+    if intent.mode is Mode.BRIDGE and any(6 in n.families for n in planned):
+        warnings.append(
+            "KubeVirt's DHCP hands bridge NICs IPv4 only: configure IPv6 in the guest yourself "
+            "(KV@v1.9.0:pkg/network/dhcp/bridge.go)"
+        )
+    if intent.vm.eviction_strategy == "LiveMigrate":
+        if not caps.live_migration.kubevirt_allows:
+            raise InputError(
+                f"evictionStrategy LiveMigrate would make node drains hang: {caps.live_migration.kubevirt}",
+                Location(path="spec.vm.evictionStrategy"),
+            )
+        if intent.vm.disk.access_mode != "ReadWriteMany":
+            raise InputError(
+                "evictionStrategy LiveMigrate needs a ReadWriteMany disk (KubeVirt refuses to migrate RWO "
+                "volumes, so drains would hang); set vm.disk.accessMode: ReadWriteMany",
+                Location(path="spec.vm.evictionStrategy"),
+            )
+    if intent.cloud_init.has_password:
+        warnings.append("a password is written into the cloud-init Secret: prefer SSH keys; root login stays disabled")
+    if not intent.cloud_init.ssh_authorized_keys and not intent.cloud_init.has_password:
+        warnings.append("no SSH key and no password: nobody will be able to log in to this VM")
+    return Plan(intent=intent, capabilities=caps, spiderpool=sp, nics=tuple(planned), warnings=tuple(warnings))
+
+
+def _masquerade_checks(nics: tuple[NicIntent, ...]) -> None:
+    if len(nics) > 1:
+        raise InputError("mode masquerade gives a VM exactly one NIC on the pod network", Location(path="spec.nics"))
+    nic = nics[0]
+    for field in ("master", "bridge", "vlan", "pools", "multus_config"):
+        if getattr(nic, field):
+            key = "multusConfig" if field == "multus_config" else field
+            raise InputError(
+                f"mode masquerade uses the pod network and its IPAM, so '{key}' has no effect; "
+                "use mode passt (macvlan/ipvlan) or bridge (ovs) for underlay networks and fixed IPs",
+                _nic_loc(0, key),
+            )
+
+
+def _plan_nic(intent: Intent, i: int, nic: NicIntent, warnings: list[str]) -> NicPlan:
+    mode = intent.mode
+    primary = i == 0
+    default_name = "default" if mode in (Mode.MASQUERADE, Mode.PASST) else f"nic{i + 1}"
+    name = nic.name or default_name
+    vlan = nic.vlan or 0
+    nad_ns: str | None
+    nad_name: str | None
+    render_smc = False
+    if mode is Mode.MASQUERADE:
+        nad_ns = nad_name = None
+        if nic.network:
+            nad_ns, nad_name = split_ref(nic.network, intent.namespace)
+        elif intent.spiderpool_installed and intent.cni in DEFAULT_CNI_NADS:
+            nad_ns, nad_name = intent.spiderpool_namespace, DEFAULT_CNI_NADS[intent.cni]
+    elif nic.network:
+        nad_ns, nad_name = split_ref(nic.network, intent.namespace)
+        for field in ("master", "bridge", "multus_config"):
+            if getattr(nic, field):
+                key = "multusConfig" if field == "multus_config" else field
+                raise InputError(
+                    f"'{key}' describes a SpiderMultusConfig to render, but 'network' already names an existing "
+                    f"one ({nic.network}); give one or the other",
+                    _nic_loc(i, key),
+                )
+    else:
+        render_smc = True
+        nad_ns = intent.spiderpool_namespace
+        if mode is Mode.PASST:
+            if not nic.master:
+                raise InputError(
+                    f"a {intent.cni.value} NIC needs the node's parent interface (master=, e.g. master=ens192) or "
+                    "an existing network (network=namespace/name)",
+                    _nic_loc(i, "master"),
+                )
+            if nic.bridge:
+                raise InputError(f"'bridge' is for ovs; {intent.cni.value} uses 'master'", _nic_loc(i, "bridge"))
+            default_smc = f"{intent.cni.value}-{nic.master}" + (f"-vlan{vlan}" if vlan else "")
+        else:
+            if not nic.bridge:
+                raise InputError(
+                    "an ovs NIC needs the node's OVS bridge (bridge=, e.g. bridge=br1) or an existing network "
+                    "(network=namespace/name)",
+                    _nic_loc(i, "bridge"),
+                )
+            if nic.master:
+                raise InputError("'master' is for macvlan/ipvlan; ovs uses 'bridge'", _nic_loc(i, "master"))
+            default_smc = f"ovs-vlan{vlan}" if vlan else f"ovs-{nic.bridge}"
+        nad_name = nic.multus_config or default_smc.lower().replace("_", "-").replace(".", "-")
+        if not is_dns1123_subdomain(nad_name):
+            raise InputError(
+                f"'{nad_name}' is not a valid SpiderMultusConfig name; set multusConfig to a lower-case DNS name",
+                _nic_loc(i, "multusConfig"),
+            )
+    pools = tuple(_plan_pool(intent, i, j, p, nad_name or name, warnings) for j, p in enumerate(nic.pools))
+    families = [p.family for p in pools]
+    if len(set(families)) != len(families):
+        raise InputError("a NIC takes at most one IPv4 and one IPv6 pool", _nic_loc(i, "pools"))
+    if mode is not Mode.MASQUERADE and not pools and render_smc:
+        raise InputError(
+            "this NIC needs a pool for its fixed IP: give subnet=, gateway= and ips= (see `virtnet pool suggest`) "
+            "or pool=NAME of an existing SpiderIPPool",
+            _nic_loc(i, "pools"),
+        )
+    mac = nic.mac or mac_address(intent.namespace, intent.name, name)
+    return NicPlan(
+        index=i,
+        name=name,
+        primary=primary,
+        pod_interface=pod_interface_name(name, primary=primary),
+        mac=mac,
+        nad_namespace=nad_ns,
+        nad_name=nad_name,
+        render_multus_config=render_smc,
+        master=nic.master,
+        bridge=nic.bridge,
+        vlan=vlan,
+        pools=pools,
+    )
+
+
+def _plan_pool(intent: Intent, i: int, j: int, pool: PoolIntent, base: str, warnings: list[str]) -> PoolPlan:
+    path = f"spec.nics[{i}].pools[{j}]"
+    if pool.existing:
+        if not pool.name:
+            raise InputError("give a pool's name (existing pool) or its subnet (new pool)", Location(path=path))
+        for field in ("gateway", "ips", "exclude_ips"):
+            if getattr(pool, field):
+                key = "excludeIPs" if field == "exclude_ips" else field
+                raise InputError(
+                    f"'{key}' needs 'subnet': without a subnet, '{pool.name}' names an existing pool",
+                    Location(path=f"{path}.{key}"),
+                )
+        return PoolPlan(name=pool.name, family=pool.ip_version, spec=None)
+    assert pool.subnet is not None
+    network, canonical = canonical_subnet(pool.subnet, path=f"{path}.subnet")
+    family = network.version
+    if not canonical:
+        # Not an error: the rendered pool always carries the canonical form, which every version accepts.
+        warnings.append(
+            f"{path}.subnet: '{pool.subnet}' is a host address; the pool uses the network {network} "
+            "(SpiderPool v0.9.2+ rejects non-canonical subnets)"
+        )
+    if pool.ip_version != family and pool.ip_version != 4:
+        raise InputError(
+            f"ipVersion {pool.ip_version} does not match subnet {network}", Location(path=f"{path}.ipVersion")
+        )
+    if not pool.ips:
+        raise InputError(
+            f"a new pool needs the addresses to hand out (ips=, e.g. a range inside {network}); "
+            "`virtnet pool suggest` finds a free one",
+            Location(path=f"{path}.ips"),
+        )
+    ips = parse_ip_entries(pool.ips, family, path=f"{path}.ips")
+    exclude = parse_ip_entries(pool.exclude_ips, family, path=f"{path}.excludeIPs")
+    gateway = parse_address(pool.gateway, family, path=f"{path}.gateway") if pool.gateway else None
+    name = pool.name or f"{base}-v{family}"
+    spec = PoolSpec(
+        name=name,
+        subnet=network,
+        subnet_text=str(network),
+        ips=ips,
+        exclude=exclude,
+        gateway=gateway,
+        ip_version=family,
+        routes=(),
+    )
+    problems = spec.problems()
+    if problems:
+        field, message = problems[0]
+        raise InputError(message, Location(path=f"{path}.{field}" if field else path))
+    return PoolPlan(name=name, family=family, spec=spec)
+
+
+def _check_pool_overlaps(nics: list[NicPlan]) -> None:
+    from virtnet.model.ippool import overlap
+
+    specs = [(n.index, p.spec) for n in nics for p in n.pools if p.spec is not None]
+    for a in range(len(specs)):
+        for b in range(a + 1, len(specs)):
+            _ia, pa = specs[a]
+            ib, pb = specs[b]
+            assert pa is not None
+            assert pb is not None
+            if pa.ip_version != pb.ip_version:
+                continue
+            why = overlap(pa, pb)
+            if why:
+                raise InputError(why, _nic_loc(ib, "pools"))
