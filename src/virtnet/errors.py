@@ -38,7 +38,9 @@ class Location:
         if self.document is not None:
             parts.append(f"document {self.document + 1}")
         if self.path:
-            parts.append(f"field {self.path}")
+            # flags and arguments (--nic #2, NAME) read as themselves; document paths are fields
+            is_flag = self.path.startswith("-") or self.path.isupper()
+            parts.append(self.path if is_flag else f"field {self.path}")
         return ", ".join(parts)
 
 

@@ -126,6 +126,7 @@ NIC_KEYS = {
     "mac": "MAC address (default: derived from namespace/VM/NIC)",
 }
 _REPEATABLE = {"ips", "exclude"}
+FLAGS_SOURCE = "<flags>"
 
 
 def parse_nic(text: str, index: int) -> dict[str, Any]:
@@ -214,8 +215,16 @@ def _flag_location(err: InputError) -> InputError:
             if key == "cpu":
                 key = "cpu-cores"
             flag = template.format(n=n, key=key)
-            return InputError(err.message, Location(path=flag))
-    return InputError(err.message, Location(path=path or None))
+            from_file = err.location.file not in (None, FLAGS_SOURCE)
+            return InputError(
+                err.message,
+                Location(
+                    file=err.location.file if from_file else None,
+                    line=err.location.line if from_file else None,
+                    path=flag,
+                ),
+            )
+    return err
 
 
 def _read_text(path: str, what: str, flag: str) -> str:
@@ -403,7 +412,7 @@ def new_vm(**opts: Any) -> None:
             spiderpool=spiderpool,
             kubevirt={"namespace": opts["kubevirt_namespace"]} if opts["kubevirt_namespace"] else {},
         )
-        doc = Document(data=doc_data, source="<flags>", index=0)
+        doc = Document(data=doc_data, source=FLAGS_SOURCE, index=0)
         intent = intent_from_document(doc, password)
         if opts["print_intent"]:
             click.echo(dump_json(doc_data) if opts["output"] == "json" else dump_yaml(doc_data), nl=False)

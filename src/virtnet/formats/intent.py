@@ -39,6 +39,17 @@ _SUBDOMAIN = {
 _QUANTITY = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$"}
 _IP_ENTRY = {"type": "string", "pattern": r"^[0-9A-Fa-f:.]+(-[0-9A-Fa-f:.]+)?$"}
 
+_PATTERN_HINTS = {
+    _NAME["pattern"]: "is not a DNS label: use lower-case letters, digits and '-', starting and ending alphanumeric",
+    _SUBDOMAIN["pattern"]: "is not a DNS name: use lower-case letters, digits, '-' and '.'",
+    _QUANTITY["pattern"]: "is not a Kubernetes quantity such as 10Gi or 512Mi",
+    _IP_ENTRY["pattern"]: "is not an address or an a-b range",
+    r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$": "is not a MAC address like 02:00:00:12:34:56 (lower-case hex)",
+    r"^[A-Za-z0-9_-]+$": "is not a valid interface name (letters, digits, '-' and '_' only)",
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$": "is not namespace/name",
+    r"^[a-z_][a-z0-9_-]*$": "is not a valid Linux user name",
+}
+
 POOL_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "A SpiderIPPool: with 'subnet' one is created, with only 'name' an existing pool is used.",
@@ -220,7 +231,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "const":
         return f"must be {error.validator_value!r}, not {error.instance!r}"
     if error.validator == "pattern":
-        return f"{error.instance!r} is not a valid value here"
+        hint = _PATTERN_HINTS.get(str(schema.get("pattern")), "does not have the expected form")
+        return f"{error.instance!r} {hint}"
     return str(error.message)
 
 
@@ -231,8 +243,10 @@ def validate_document(doc: Document) -> None:
         err = errors[0]
         path = list(err.absolute_path)
         if err.validator == "required":
-            missing = err.message.split("'")[1]
-            path = [*path, missing]
+            path = [*path, err.message.split("'")[1]]
+        elif err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            known = err.schema.get("properties", {}) if isinstance(err.schema, dict) else {}
+            path = [*path, *sorted(set(err.instance) - set(known))[:1]]
         raise InputError(_describe(err), doc.location(path))
 
 

@@ -66,7 +66,15 @@ def render_bundle(intent: Intent) -> Bundle:
         objects.append(_passt_plugin_nad())
     if kubevirt_change is not None:
         objects.append(kubevirt_change)
-        notes.append(kubevirt_change["metadata"]["annotations"][REASON_ANNOTATION])
+        ref = f"{intent.kubevirt_namespace}/{intent.kubevirt_name}"
+        notes.append(f"KubeVirt CR {ref}: {kubevirt_change['metadata']['annotations'][REASON_ANNOTATION]}")
+        if "developerConfiguration" in kubevirt_change["spec"]["configuration"]:
+            notes.append(
+                "featureGates is a list, and a JSON merge patch replaces a list whole: add the gates your cluster "
+                f"already has (kubectl get kubevirt -n {intent.kubevirt_namespace} {intent.kubevirt_name} "
+                "-o jsonpath='{.spec.configuration.developerConfiguration.featureGates}') before "
+                "`kubectl patch --type merge`"
+            )
     elif p.binding is Binding.PASST_BINDING:
         notes.append(
             f"KubeVirt {intent.versions.kubevirt} enables the beta PasstBinding gate by default: no KubeVirt CR "
@@ -79,7 +87,13 @@ def render_bundle(intent: Intent) -> Bundle:
             if pool.spec is None:
                 notes.append(f"NIC {nic.name} uses the existing SpiderIPPool '{pool.name}' (not rendered)")
         if nic.nad_name and not nic.render_multus_config:
-            notes.append(f"NIC {nic.name} uses the existing network {nic.nad_ref} (not rendered)")
+            if intent.mode is Mode.MASQUERADE:
+                notes.append(
+                    f"the VM's pod network is {nic.nad_ref}, the NAD of SpiderPool's default {intent.cni.value} "
+                    "SpiderMultusConfig (created by spiderpool-init, not rendered)"
+                )
+            else:
+                notes.append(f"NIC {nic.name} uses the existing network {nic.nad_ref} (not rendered)")
     return Bundle(objects=tuple(objects), warnings=p.warnings, notes=tuple(notes), plan=p)
 
 
@@ -144,9 +158,7 @@ def _kubevirt_change(p: Plan) -> dict[str, Any] | None:
     if support.feature_gates:
         configuration["developerConfiguration"] = {"featureGates": list(support.feature_gates)}
         reasons.append(
-            f"{support.binding.title} on KubeVirt {kv} needs feature gate(s) {', '.join(support.feature_gates)}. "
-            "featureGates is a list and a merge patch replaces it whole: add the gates your cluster already "
-            "lists before applying, or let `virtnet apply` merge them"
+            f"{support.binding.title} on KubeVirt {kv} needs feature gate {', '.join(support.feature_gates)}"
         )
     if support.needs_registration:
         registration: dict[str, Any] = {
@@ -159,8 +171,7 @@ def _kubevirt_change(p: Plan) -> dict[str, Any] | None:
             registration["computeResourceOverhead"] = {"requests": {"memory": "250Mi"}}
         configuration["network"] = {"binding": {"passt": registration}}
         reasons.append(
-            "the passt network binding plugin must be registered under spec.configuration.network.binding.passt "
-            f"with its sidecar image and the NAD {'/'.join(PASST_PLUGIN_NAD)}"
+            "the passt binding plugin must be registered in the KubeVirt CR"
             + (" ('migration' makes it live-migratable)" if kv >= PLUGIN_MIGRATION_FIRST else "")
         )
     if not configuration:

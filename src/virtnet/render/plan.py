@@ -294,7 +294,10 @@ def _plan_pool(intent: Intent, i: int, j: int, pool: PoolIntent, base: str, warn
     problems = spec.problems()
     if problems:
         field, message = problems[0]
-        raise InputError(message, Location(path=f"{path}.{field}" if field else path))
+        # PoolSpec speaks in SpiderIPPool fields; the intent's pool fields have the same names without "spec."
+        for manifest_field in ("spec.subnet", "spec.gateway", "spec.excludeIPs", "spec.ips"):
+            message = message.replace(manifest_field, manifest_field.removeprefix("spec."))
+        raise InputError(message, Location(path=f"{path}.{field.removeprefix('spec.')}"))
     return PoolPlan(name=name, family=family, spec=spec)
 
 

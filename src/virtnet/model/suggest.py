@@ -1,0 +1,278 @@
+"""``virtnet pool suggest``: pick free addresses for a new SpiderIPPool on a node NIC's subnet.
+
+Inputs are the node's addresses and routes (:mod:`virtnet.formats.iproute` parses ``ip`` output) and the
+SpiderIPPools that already exist. Everything is interval arithmetic on :class:`~virtnet.model.ipset.IPSet`;
+a /8 or an IPv6 /64 costs the same as a /24.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from virtnet.errors import InputError, Location
+from virtnet.model.ippool import PoolSpec
+from virtnet.model.ipset import Family, IPAddress, IPInterface, IPNetwork, IPSet, family_of
+
+_MAX_LISTED = 5
+
+
+class HostAddress(NamedTuple):
+    """An address configured on a node NIC (``ifname`` without any ``@parent`` suffix)."""
+
+    ifname: str
+    interface: IPInterface
+
+
+class HostRoute(NamedTuple):
+    """A node route: ``dst`` None means the default route; ``gateway`` None means directly connected."""
+
+    dst: IPNetwork | None
+    gateway: IPAddress | None
+    dev: str
+
+
+@dataclass(frozen=True)
+class PoolSuggestion:
+    """Addresses suggested for a new pool on ``nic``'s subnet.
+
+    ``avoided`` explains, one line each, which addresses of the subnet were left out and why; ``notes`` holds
+    other things worth knowing (no gateway found, overlapping pools, other subnets on the NIC).
+    """
+
+    nic: str
+    subnet: IPNetwork
+    gateway: IPAddress | None
+    ips: IPSet
+    avoided: tuple[str, ...]
+    node_addresses: tuple[IPAddress, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def family(self) -> Family:
+        """The IP family of the suggestion."""
+        return family_of(self.subnet.version)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON/YAML-friendly form; ``ips`` in SpiderIPPool ``spec.ips`` syntax."""
+        return {
+            "nic": self.nic,
+            "ipVersion": self.family,
+            "subnet": str(self.subnet),
+            "gateway": None if self.gateway is None else str(self.gateway),
+            "count": self.ips.size,
+            "ips": self.ips.to_spiderpool(),
+            "nodeAddresses": [str(address) for address in self.node_addresses],
+            "avoided": list(self.avoided),
+            "notes": list(self.notes),
+        }
+
+    def to_pool(self, name: str) -> PoolSpec:
+        """The suggested SpiderIPPool named ``name``."""
+        return PoolSpec(
+            name=name,
+            subnet=self.subnet,
+            ips=self.ips,
+            exclude=IPSet.empty(self.family),
+            gateway=self.gateway,
+            ip_version=self.family,
+        )
+
+
+def is_usable_address(address: IPAddress) -> bool:
+    """Whether a NIC address can name the NIC's subnet: not link-local, loopback, multicast or unspecified."""
+    return not (address.is_link_local or address.is_loopback or address.is_multicast or address.is_unspecified)
+
+
+def reserved_addresses(subnet: IPNetwork) -> list[tuple[IPSet, str]]:
+    """Addresses of ``subnet`` no host may use, with the reason.
+
+    IPv4 below /31: the network and broadcast addresses. IPv6 below /127: the Subnet-Router anycast address
+    (the all-zero host part, RFC 4291 2.6.1), which routers answer to.
+    """
+    reserved: list[tuple[IPSet, str]] = []
+    if subnet.version == 4 and subnet.prefixlen < 31:
+        reserved.append((IPSet.from_address(subnet.network_address), "network address"))
+        reserved.append((IPSet.from_address(subnet.broadcast_address), "broadcast address"))
+    elif subnet.version == 6 and subnet.prefixlen < 127:
+        reserved.append((IPSet.from_address(subnet.network_address), "subnet-router anycast address"))
+    return reserved
+
+
+def usable_hosts(subnet: IPNetwork) -> IPSet:
+    """The addresses of ``subnet`` a host may use (see :func:`reserved_addresses`)."""
+    usable = IPSet.from_network(subnet)
+    for addresses, _ in reserved_addresses(subnet):
+        usable -= addresses
+    return usable
+
+
+def _listed(ips: IPSet) -> str:
+    entries = ips.to_spiderpool()
+    if len(entries) <= _MAX_LISTED:
+        return ", ".join(entries)
+    return f"{', '.join(entries[:_MAX_LISTED])} and {len(entries) - _MAX_LISTED} more ranges"
+
+
+def _choose_gateway(
+    nic: str, subnet: IPNetwork, routes: Sequence[HostRoute], notes: list[str]
+) -> tuple[IPAddress | None, str]:
+    """The gateway for ``subnet`` and a description of where it came from."""
+    defaults = [r for r in routes if r.dst is None and r.dev == nic and r.gateway is not None]
+    for route in defaults:
+        if route.gateway is not None and route.gateway in subnet:
+            return route.gateway, f"default route via {nic}"
+    via_nic = [r for r in routes if r.dev == nic and r.gateway is not None and r.gateway in subnet]
+    via_any = [r for r in routes if r.gateway is not None and r.gateway in subnet]
+    for route in via_nic + via_any:
+        if route.gateway is not None:
+            dst = "default" if route.dst is None else str(route.dst)
+            return route.gateway, f"gateway of route {dst} via {route.dev}"
+    outside = [str(r.gateway) for r in defaults if r.gateway is not None and r.gateway.version == subnet.version]
+    if outside:
+        notes.append(
+            f"the default route via {nic} uses {', '.join(outside)}, which is not inside {subnet}; "
+            "no spec.gateway suggested"
+        )
+    else:
+        notes.append(f"no route via {nic} has a gateway inside {subnet}; no spec.gateway suggested")
+    return None, ""
+
+
+def _pick(free: IPSet, count: int) -> IPSet:
+    """``count`` addresses of ``free``: see :func:`suggest_pool` for the rule."""
+    for first, last in reversed(free.intervals):
+        if last - first + 1 >= count:
+            return IPSet.from_intervals(free.family, [(last - count + 1, last)])
+    return free.first(count)
+
+
+def suggest_pool(
+    nic: str,
+    addresses: Iterable[tuple[str, IPInterface]],
+    routes: Iterable[tuple[IPNetwork | None, IPAddress | None, str]],
+    count: int,
+    existing_pools: Iterable[PoolSpec] = (),
+    family: Family | None = None,
+) -> PoolSuggestion:
+    """Suggest ``count`` free addresses for a new SpiderIPPool on the subnet of ``nic``.
+
+    * Subnet: the network of the NIC's first usable (not link-local/loopback) address of ``family``; without
+      ``family``, IPv4 if the NIC has one, else IPv6. Other subnets on the NIC are mentioned in ``notes``.
+    * Gateway: the default route's gateway via ``nic`` if it lies inside the subnet, else the gateway of any
+      route (via ``nic`` first) that lies inside the subnet, else none.
+    * Free: the subnet minus its reserved addresses (:func:`reserved_addresses`), every node address in it (on
+      any NIC), the gateway, and every existing pool's handed-out addresses and gateway inside it.
+    * Choice: the top ``count`` addresses of the highest-addressed contiguous free block that holds at least
+      ``count`` - the low end of a subnet is where gateways, DHCP ranges and static hosts usually sit, and a
+      single ``a-b`` range is easiest to read and exclude elsewhere. If no block is large enough, the lowest
+      ``count`` free addresses across blocks.
+
+    Raises :class:`InputError` if ``count`` < 1, the NIC is missing or has no usable address of the family,
+    or fewer than ``count`` addresses are free.
+    """
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise InputError(f"must be a positive number of addresses, got {count!r}", Location(path="count"))
+    host_addresses = [HostAddress(ifname, interface) for ifname, interface in addresses]
+    host_routes = [HostRoute(dst, gateway, dev) for dst, gateway, dev in routes]
+    seen = list(dict.fromkeys(a.ifname for a in host_addresses))
+    if nic not in seen:
+        raise InputError(f"NIC {nic!r} not found; NICs seen: {', '.join(seen) or 'none'}", Location(path="nic"))
+
+    on_nic = [a.interface for a in host_addresses if a.ifname == nic]
+    usable = [i for i in on_nic if is_usable_address(i.ip) and (family is None or i.version == family)]
+    if not usable:
+        fam = "" if family is None else f"IPv{family} "
+        has = ", ".join(str(i) for i in on_nic) or "none"
+        raise InputError(
+            f"NIC {nic!r} has no global {fam}address to take a subnet from (its addresses: {has}); "
+            f"NICs seen: {', '.join(seen)}",
+            Location(path="nic"),
+        )
+    if family is None and any(i.version == 4 for i in usable):
+        usable = [i for i in usable if i.version == 4]
+    primary = next(i for i in usable if i.version == usable[0].version)
+    subnet = primary.network
+    fam4or6 = family_of(subnet.version)
+    notes: list[str] = []
+    others = sorted({str(i.network) for i in usable if i.network != subnet})
+    if others:
+        notes.append(f"{nic} also has addresses in {', '.join(others)}; suggesting for {subnet} (its first)")
+
+    gateway, gateway_source = _choose_gateway(nic, subnet, host_routes, notes)
+
+    free = IPSet.from_network(subnet)
+    avoided: list[str] = []
+
+    def remove(addresses: IPSet, reason: str) -> None:
+        nonlocal free
+        hit = free & addresses
+        if hit:
+            avoided.append(f"{_listed(hit)} ({reason})")
+            free -= hit
+
+    for addresses_, reason in reserved_addresses(subnet):
+        remove(addresses_, reason)
+
+    node_addresses = sorted(
+        {a.interface.ip for a in host_addresses if a.interface.version == subnet.version and a.interface.ip in subnet},
+        key=int,
+    )
+    for address in node_addresses:
+        owners = [a.ifname for a in host_addresses if a.interface.ip == address]
+        remove(IPSet.from_address(address), f"address of {', '.join(dict.fromkeys(owners))}")
+    if gateway is not None:
+        remove(IPSet.from_address(gateway), f"gateway, {gateway_source}")
+
+    subnet_set = IPSet.from_network(subnet)
+    for pool in existing_pools:
+        if pool.family != fam4or6:
+            continue
+        if pool.subnet != subnet and pool.subnet.overlaps(subnet):
+            notes.append(
+                f"SpiderIPPool {pool.name} has subnet {pool.subnet}, which overlaps {subnet}; SpiderPool "
+                "rejects a new pool unless its subnet is identical"
+            )
+        remove(pool.effective & subnet_set, f"SpiderIPPool {pool.name}")
+        if pool.gateway is not None:
+            remove(IPSet.from_address(pool.gateway), f"spec.gateway of SpiderIPPool {pool.name}")
+
+    if free.size < count:
+        raise InputError(
+            f"only {free.size} addresses of {subnet} on NIC {nic!r} are free, {count} requested",
+            Location(path="count"),
+        )
+    return PoolSuggestion(
+        nic=nic,
+        subnet=subnet,
+        gateway=gateway,
+        ips=_pick(free, count),
+        avoided=tuple(avoided),
+        node_addresses=tuple(node_addresses),
+        notes=tuple(notes),
+    )
+
+
+def suggest_pools(
+    nic: str,
+    addresses: Iterable[tuple[str, IPInterface]],
+    routes: Iterable[tuple[IPNetwork | None, IPAddress | None, str]],
+    count: int,
+    existing_pools: Iterable[PoolSpec] = (),
+) -> list[PoolSuggestion]:
+    """One :func:`suggest_pool` per IP family the NIC has a usable address of, IPv4 first (dual stack)."""
+    address_list = list(addresses)
+    route_list = list(routes)
+    pool_list = list(existing_pools)
+    families = sorted(
+        {
+            family_of(interface.version)
+            for ifname, interface in address_list
+            if ifname == nic and is_usable_address(interface.ip)
+        }
+    )
+    if not families:
+        # Let suggest_pool raise its error naming the NIC and the NICs seen.
+        return [suggest_pool(nic, address_list, route_list, count, pool_list)]
+    return [suggest_pool(nic, address_list, route_list, count, pool_list, fam) for fam in families]
