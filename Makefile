@@ -30,7 +30,7 @@ layers: $(STAMP)
 	$(BIN)/lint-imports
 
 docs-check: $(STAMP)
-	$(BIN)/python -m virtnet.tools.gendocs --check
+	$(BIN)/python -m virtnet.cli.gendocs --check
 
 unit: $(STAMP)
 	$(BIN)/pytest
