@@ -1,7 +1,7 @@
 """Generate the docs that must never drift from the code; ``--check`` fails (exit 1) when a file is stale.
 
-    python -m virtnet.cli.gendocs           # rewrite docs/
-    python -m virtnet.cli.gendocs --check   # CI: compare only
+python -m virtnet.cli.gendocs           # rewrite docs/
+python -m virtnet.cli.gendocs --check   # CI: compare only
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(text, encoding="utf-8")
             print(f"wrote {rel}")
     if stale:
-        print(f"stale generated docs: {', '.join(stale)}; run `python -m virtnet.cli.gendocs` and commit", file=sys.stderr)
+        names = ", ".join(stale)
+        print(f"stale generated docs: {names}; run `python -m virtnet.cli.gendocs` and commit", file=sys.stderr)
         return 1
     return 0
 
