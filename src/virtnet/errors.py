@@ -55,22 +55,3 @@ class InputError(VirtnetError):
     def __str__(self) -> str:
         where = self.location.render()
         return f"{where}: {self.message}" if where else self.message
-
-    def at(self, location: Location) -> InputError:
-        """The same error, placed at ``location`` (fields not set there are kept from this error)."""
-        merged = Location(
-            file=location.file if location.file is not None else self.location.file,
-            document=location.document if location.document is not None else self.location.document,
-            path=_join_path(location.path, self.location.path),
-            line=location.line if location.line is not None else self.location.line,
-            column=location.column if location.column is not None else self.location.column,
-        )
-        return type(self)(self.message, merged)
-
-
-def _join_path(outer: str | None, inner: str | None) -> str | None:
-    if not outer:
-        return inner
-    if not inner:
-        return outer
-    return inner if inner.startswith(outer) else f"{outer}.{inner}"

@@ -244,3 +244,24 @@ def test_help_answers_questions(virtnet: Run) -> None:
     assert "master" in new_vm
     assert "ens192" in new_vm
     assert "Examples" in new_vm
+
+
+def test_plan_errors_in_files_get_line_numbers(virtnet: Run, tmp_path: Path) -> None:
+    path = tmp_path / "vm.yaml"
+    path.write_text(
+        "apiVersion: virtnet.io/v1alpha1\nkind: VMNetwork\nmetadata: {name: a}\nspec:\n  mode: passt\n  nics:\n"
+        "  - master: ens192\n    pools:\n    - subnet: 10.0.0.0/24\n      ips: [10.0.1.5]\n"
+    )
+    assert_one_line_error(virtnet("render", str(path)), f"{path}:10:7", "spec.nics[0].pools[0].ips", "10.0.1.5")
+
+
+def test_existing_pool_errors_point_into_the_file(virtnet: Run, tmp_path: Path) -> None:
+    addr = tmp_path / "addr.txt"
+    addr.write_text(GUIDE_IP_A)
+    pools = tmp_path / "pools.yaml"
+    pools.write_text(
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: spiderpool.spidernet.io/v2beta1\n  kind: SpiderIPPool\n"
+        "  metadata: {name: x}\n  spec:\n    subnet: 10.7.0.0/16\n    ips: [10.7.255.0-10.7.255.300]\n"
+    )
+    result = virtnet("pool", "suggest", "--nic", "ens192", "--ip-addr", str(addr), "--existing", str(pools))
+    assert_one_line_error(result, f"{pools}:9:11", "items[0].spec.ips[0]")

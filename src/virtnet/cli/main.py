@@ -472,7 +472,12 @@ def render(
                 if spiderpool_version:
                     versions["spiderpool"] = spiderpool_version
     intent = intent_from_document(doc, password)
-    bundle = render_bundle(intent)
+    try:
+        bundle = render_bundle(intent)
+    except InputError as err:
+        if err.location.file is not None:
+            raise
+        raise doc.locate(err) from None  # plan errors name an intent field: add file, line and column
     _report(bundle, quiet)
     emit_objects(bundle.objects, output, out_dir)
 
@@ -545,8 +550,12 @@ def pool_suggest(
                     try:
                         pools.append(PoolSpec.from_manifest(obj))
                     except InputError as err:
-                        raise err.at(doc.location(where)) from None
-    suggestions = suggest_pools(nic, addresses, routes, count, pools)
+                        raise doc.locate(err, where) from None
+    try:
+        suggestions = suggest_pools(nic, addresses, routes, count, pools)
+    except InputError as err:
+        flag = {"nic": "--nic", "count": "--count"}.get(err.location.path or "", err.location.path)
+        raise InputError(err.message, Location(path=flag)) from None
     if output == "text":
         click.echo(suggestion_text(suggestions), nl=False)
         return

@@ -11,6 +11,7 @@ Output is stable: keys keep the order the renderer wrote them, multi-line string
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,14 @@ def format_path(path: Sequence[str | int]) -> str:
     return out
 
 
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_path(text: str) -> PathKey:
+    """``spec.nics[1].subnet`` → ``('spec', 'nics', 1, 'subnet')`` (the inverse of :func:`format_path`)."""
+    return tuple(int(index) if index else name for name, index in _PATH_PART.findall(text))
+
+
 @dataclass
 class Document:
     """One YAML/JSON document: its value and where each field came from."""
@@ -56,6 +65,11 @@ class Document:
             if pos is not None or not key:
                 return pos
             key = key[:-1]
+
+    def locate(self, error: InputError, within: Sequence[str | int] = ()) -> InputError:
+        """``error`` (whose path is relative to the object at ``within``) placed in this document."""
+        inner = parse_path(error.location.path) if error.location.path else ()
+        return InputError(error.message, self.location((*within, *inner)))
 
     def location(self, path: Sequence[str | int] = ()) -> Location:
         pos = self.position(path)
