@@ -52,7 +52,15 @@ def _modes() -> str:
     return "".join(out)
 
 
+def _rules() -> str:
+    from virtnet.lint import all_rules
+    from virtnet.lint.report import rules_markdown
+
+    return rules_markdown(all_rules())
+
+
 DOCS: dict[str, Callable[[], str]] = {
+    "docs/rules.md": _rules,
     "docs/intent.schema.json": lambda: dump_json(INTENT_SCHEMA),
     "docs/cli.md": _cli_reference,
     "docs/modes.md": _modes,

@@ -1,0 +1,290 @@
+"""LintContext: every input object indexed once, so rules look across objects in O(1).
+
+Indexes: objects by (kind, namespace, name); NetworkAttachmentDefinitions by ``ns/name`` — both real NADs and the
+NADs SpiderPool will generate from SpiderMultusConfigs (named by annotation ``multus.spidernet.io/cr-name`` or the
+SMC name, in the SMC's namespace); SpiderIPPools by name; the KubeVirt CR and the ``spiderpool-conf`` ConfigMap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from virtnet.errors import InputError, UnsupportedVersionError
+from virtnet.lint.model import LintObject, Path
+from virtnet.model.ippool import PoolSpec
+from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, TargetVersions
+
+CR_NAME_ANNOTATION = "multus.spidernet.io/cr-name"
+DEFAULT_NETWORK_ANNOTATION = "v1.multus-cni.io/default-network"
+IPPOOLS_ANNOTATION = "ipam.spidernet.io/ippools"
+IPPOOL_ANNOTATION = "ipam.spidernet.io/ippool"
+WORKLOAD_KINDS = ("VirtualMachine", "VirtualMachineInstance")
+NAMESPACED_DEFAULT = "default"
+
+
+def as_map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+@dataclass(frozen=True)
+class Nad:
+    """A network attachment a VM can reference: a real NAD or one a SpiderMultusConfig will generate."""
+
+    namespace: str
+    name: str
+    source: LintObject
+    cni_type: str | None  # macvlan, ipvlan, ovs, sriov, bridge, … (None: unknown/custom)
+    coordinator: bool | None  # does the chain run SpiderPool's coordinator (None: unknown)
+    ipv4_pools: tuple[str, ...] = ()
+    ipv6_pools: tuple[str, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A VirtualMachine or VirtualMachineInstance seen as a VMI spec plus the pod annotations it carries."""
+
+    obj: LintObject
+    spec: Mapping[str, Any]
+    spec_path: Path
+    annotations: Mapping[str, Any]
+    annotations_path: Path
+
+    @property
+    def namespace(self) -> str:
+        return self.obj.ref.namespace or NAMESPACED_DEFAULT
+
+    @property
+    def interfaces(self) -> list[tuple[int, Mapping[str, Any]]]:
+        devices = as_map(as_map(self.spec.get("domain")).get("devices"))
+        return [(i, x) for i, x in enumerate(as_list(devices.get("interfaces"))) if isinstance(x, Mapping)]
+
+    @property
+    def networks(self) -> list[tuple[int, Mapping[str, Any]]]:
+        return [(i, x) for i, x in enumerate(as_list(self.spec.get("networks"))) if isinstance(x, Mapping)]
+
+    @property
+    def volumes(self) -> list[tuple[int, Mapping[str, Any]]]:
+        return [(i, x) for i, x in enumerate(as_list(self.spec.get("volumes"))) if isinstance(x, Mapping)]
+
+    def interface_path(self, i: int, *rest: str | int) -> Path:
+        return (*self.spec_path, "domain", "devices", "interfaces", i, *rest)
+
+    def network_path(self, i: int, *rest: str | int) -> Path:
+        return (*self.spec_path, "networks", i, *rest)
+
+    def volume_path(self, i: int, *rest: str | int) -> Path:
+        return (*self.spec_path, "volumes", i, *rest)
+
+    def annotation_path(self, key: str) -> Path:
+        return (*self.annotations_path, key)
+
+    def pod_network(self) -> tuple[int, Mapping[str, Any]] | None:
+        for i, net in self.networks:
+            if "pod" in net:
+                return i, net
+        return None
+
+    def multus_default(self) -> tuple[int, Mapping[str, Any]] | None:
+        for i, net in self.networks:
+            if as_map(net.get("multus")).get("default") is True:
+                return i, net
+        return None
+
+
+def workload(obj: LintObject) -> Workload | None:
+    if obj.kind == "VirtualMachine":
+        template = as_map(as_map(obj.data.get("spec")).get("template"))
+        return Workload(
+            obj=obj,
+            spec=as_map(template.get("spec")),
+            spec_path=("spec", "template", "spec"),
+            annotations=as_map(as_map(template.get("metadata")).get("annotations")),
+            annotations_path=("spec", "template", "metadata", "annotations"),
+        )
+    if obj.kind == "VirtualMachineInstance":
+        return Workload(
+            obj=obj,
+            spec=as_map(obj.data.get("spec")),
+            spec_path=("spec",),
+            annotations=obj.annotations,
+            annotations_path=("metadata", "annotations"),
+        )
+    return None
+
+
+def _nad_from_config(obj: LintObject) -> Nad:
+    spec = as_map(obj.data.get("spec"))
+    cni_type: str | None = None
+    coordinator: bool | None = None
+    v4: tuple[str, ...] = ()
+    v6: tuple[str, ...] = ()
+    try:
+        config = json.loads(spec.get("config") or "{}")
+    except (TypeError, ValueError):
+        config = {}
+    plugins = as_list(config.get("plugins")) if isinstance(config, Mapping) else []
+    if isinstance(config, Mapping) and "type" in config:
+        plugins = [config]
+    types = [str(p.get("type")) for p in plugins if isinstance(p, Mapping)]
+    main = [t for t in types if t not in ("ifacer", "coordinator", "tuning", "sbr", "portmap", "bandwidth")]
+    if main:
+        cni_type = main[0]
+        coordinator = "coordinator" in types
+        for p in plugins:
+            ipam = as_map(as_map(p).get("ipam"))
+            if ipam.get("type") == "spiderpool":
+                v4 = tuple(str(x) for x in as_list(ipam.get("default_ipv4_ippool")))
+                v6 = tuple(str(x) for x in as_list(ipam.get("default_ipv6_ippool")))
+    meta_ns = obj.ref.namespace or NAMESPACED_DEFAULT
+    return Nad(meta_ns, obj.ref.name, obj, cni_type, coordinator, v4, v6)
+
+
+def _nad_from_multus_config(obj: LintObject) -> Nad:
+    spec = as_map(obj.data.get("spec"))
+    cni = spec.get("cniType")
+    cni_type = str(cni) if isinstance(cni, str) else None
+    block = as_map(spec.get(cni_type or "", {}))
+    pools = as_map(block.get("ippools"))
+    coordinator = spec.get("enableCoordinator")
+    if not isinstance(coordinator, bool):
+        coordinator = cni_type not in (None, "custom")  # CRD default true; SpiderPool forces false for custom
+    name = obj.annotations.get(CR_NAME_ANNOTATION) or obj.ref.name
+    return Nad(
+        obj.ref.namespace or NAMESPACED_DEFAULT,
+        str(name),
+        obj,
+        cni_type,
+        coordinator,
+        tuple(str(x) for x in as_list(pools.get("ipv4"))),
+        tuple(str(x) for x in as_list(pools.get("ipv6"))),
+    )
+
+
+@dataclass
+class LintContext:
+    objects: Sequence[LintObject]
+    versions: TargetVersions
+    versions_from: str = "defaults (newest supported)"
+    by_key: dict[tuple[str, str, str], LintObject] = field(default_factory=dict)
+    nads: dict[tuple[str, str], Nad] = field(default_factory=dict)
+    pools: dict[str, LintObject] = field(default_factory=dict)
+    kubevirt_cr: LintObject | None = None
+    spiderpool_conf: LintObject | None = None
+
+    @classmethod
+    def build(
+        cls, objects: Sequence[LintObject], kubevirt: str | None = None, spiderpool: str | None = None
+    ) -> LintContext:
+        ctx = cls(objects=objects, versions=TargetVersions())
+        for obj in objects:
+            ns = obj.ref.namespace or ""
+            ctx.by_key.setdefault((obj.kind, ns, obj.ref.name), obj)
+            if obj.kind == "NetworkAttachmentDefinition":
+                nad = _nad_from_config(obj)
+                ctx.nads.setdefault((nad.namespace, nad.name), nad)
+            elif obj.kind == "SpiderMultusConfig":
+                nad = _nad_from_multus_config(obj)
+                ctx.nads[(nad.namespace, nad.name)] = nad  # SpiderPool overwrites a same-named NAD
+            elif obj.kind == "SpiderIPPool":
+                ctx.pools.setdefault(obj.ref.name, obj)
+            elif obj.kind == "KubeVirt" and ctx.kubevirt_cr is None:
+                ctx.kubevirt_cr = obj
+            elif obj.kind == "ConfigMap" and obj.ref.name == "spiderpool-conf":
+                ctx.spiderpool_conf = obj
+        ctx.versions, ctx.versions_from = ctx._detect_versions(kubevirt, spiderpool)
+        return ctx
+
+    def _detect_versions(self, kubevirt: str | None, spiderpool: str | None) -> tuple[TargetVersions, str]:
+        sources: list[str] = []
+        kv_text = kubevirt
+        if kv_text:
+            sources.append("KubeVirt from --kubevirt-version")
+        elif self.kubevirt_cr is not None:
+            status = as_map(self.kubevirt_cr.data.get("status"))
+            found = status.get("observedKubeVirtVersion") or status.get("targetKubeVirtVersion")
+            if isinstance(found, str):
+                kv_text = found
+                sources.append(f"KubeVirt from {self.kubevirt_cr.ref} status")
+        sp_text = spiderpool
+        if sp_text:
+            sources.append("SpiderPool from --spiderpool-version")
+        elif self.spiderpool_conf is not None:
+            labels = as_map(as_map(self.spiderpool_conf.data.get("metadata")).get("labels"))
+            found = labels.get("app.kubernetes.io/version")
+            if isinstance(found, str):
+                sp_text = found
+                sources.append("SpiderPool from the spiderpool-conf ConfigMap label app.kubernetes.io/version")
+        try:
+            kv = KUBEVIRT.parse(kv_text) if kv_text else KUBEVIRT.newest
+            sp = SPIDERPOOL.parse(sp_text) if sp_text else SPIDERPOOL.newest
+        except UnsupportedVersionError as err:
+            raise InputError(str(err)) from None
+        if not sources:
+            return TargetVersions(kv, sp), "defaults (newest supported)"
+        return TargetVersions(kv, sp), "; ".join(sources)
+
+    # --- lookups -----------------------------------------------------------------------------------------------
+
+    def nad(self, ref: str, default_namespace: str) -> Nad | None:
+        ns, _, name = ref.partition("/") if "/" in ref else (default_namespace, "/", ref)
+        return self.nads.get((ns, name))
+
+    def nad_names(self) -> Iterator[str]:
+        for ns, name in self.nads:
+            yield f"{ns}/{name}"
+
+    @cached_property
+    def pool_specs(self) -> dict[str, PoolSpec | None]:
+        """Each input pool parsed once; None where the manifest is malformed (its own rule reports that)."""
+        out: dict[str, PoolSpec | None] = {}
+        for name, obj in self.pools.items():
+            try:
+                out[name] = PoolSpec.from_manifest(obj.data)
+            except InputError:
+                out[name] = None
+        return out
+
+    @cached_property
+    def workloads(self) -> list[Workload]:
+        return [w for obj in self.objects if (w := workload(obj)) is not None]
+
+    @cached_property
+    def pool_users(self) -> dict[str, list[Workload]]:
+        """Which workloads take a fixed IP from which pool (through their ippool(s) annotations)."""
+        users: dict[str, list[Workload]] = defaultdict(list)
+        for w in self.workloads:
+            for pool in pools_in_annotations(w.annotations):
+                users[pool].append(w)
+        return dict(users)
+
+
+def pools_in_annotations(annotations: Mapping[str, Any]) -> set[str]:
+    """Pool names named by ``ipam.spidernet.io/ippool(s)``; malformed annotations give nothing."""
+    names: set[str] = set()
+    for key in (IPPOOLS_ANNOTATION, IPPOOL_ANNOTATION):
+        text = annotations.get(key)
+        if not isinstance(text, str):
+            continue
+        try:
+            value = json.loads(text)
+        except ValueError:
+            continue
+        entries = value if isinstance(value, list) else [value]
+        for entry in entries:
+            if isinstance(entry, Mapping):
+                for family in ("ipv4", "ipv6"):
+                    names.update(str(p) for p in as_list(entry.get(family)))
+    return names

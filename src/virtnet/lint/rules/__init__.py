@@ -1,0 +1,3 @@
+"""The rule catalogue. Importing this package registers every rule."""
+
+from virtnet.lint.rules import cloudinit, ippool, kubevirt, multus, multusconfig  # noqa: F401
