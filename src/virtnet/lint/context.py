@@ -133,7 +133,7 @@ def _nad_from_config(obj: LintObject) -> Nad:
     v6: tuple[str, ...] = ()
     try:
         config = json.loads(spec.get("config") or "{}")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         config = {}
     plugins = as_list(config.get("plugins")) if isinstance(config, Mapping) else []
     if isinstance(config, Mapping) and "type" in config:
@@ -177,7 +177,7 @@ def _nad_from_multus_config(obj: LintObject) -> Nad:
 class LintContext:
     objects: Sequence[LintObject]
     versions: TargetVersions
-    versions_from: str = "defaults (newest supported)"
+    versions_from: str = "defaults: the newest supported"
     by_key: dict[tuple[str, str, str], LintObject] = field(default_factory=dict)
     nads: dict[tuple[str, str], Nad] = field(default_factory=dict)
     pools: dict[str, LintObject] = field(default_factory=dict)
@@ -233,7 +233,7 @@ class LintContext:
         except UnsupportedVersionError as err:
             raise InputError(str(err)) from None
         if not sources:
-            return TargetVersions(kv, sp), "defaults (newest supported)"
+            return TargetVersions(kv, sp), "defaults: the newest supported"
         return TargetVersions(kv, sp), "; ".join(sources)
 
     # --- lookups -----------------------------------------------------------------------------------------------
@@ -280,7 +280,7 @@ def pools_in_annotations(annotations: Mapping[str, Any]) -> set[str]:
             continue
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         entries = value if isinstance(value, list) else [value]
         for entry in entries:

@@ -45,7 +45,8 @@ def text(result: LintResult, *, colour: bool = False) -> str:
         tail += f" ({result.suppressed} suppressed)"
     out.append(tail)
     out.append(
-        f"versions: KubeVirt {result.kubevirt_version}, SpiderPool {result.spiderpool_version} ({result.versions_from})"
+        f"versions: KubeVirt {result.kubevirt_version}, SpiderPool {result.spiderpool_version} "
+        f"(from {result.versions_from})"
     )
     return "\n".join(out) + "\n"
 
