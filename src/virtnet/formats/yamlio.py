@@ -27,6 +27,7 @@ MAX_NODES = 2_000_000  # values produced from one stream, aliases counted each t
 MAX_DEPTH = 200
 
 PathKey = tuple[str | int, ...]
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 def format_path(path: Sequence[str | int]) -> str:
@@ -125,6 +126,8 @@ class _Converter:
         return self.scalar(node)
 
     def scalar(self, node: yaml.Node) -> Any:
+        if node.tag == _STR_TAG:  # most scalars: no constructor round trip needed
+            return node.value
         try:
             return self._scalars.construct_object(node, deep=True)
         except yaml.YAMLError as err:

@@ -27,8 +27,12 @@ WORKLOAD_KINDS = ("VirtualMachine", "VirtualMachineInstance")
 NAMESPACED_DEFAULT = "default"
 
 
+_EMPTY: Mapping[str, Any] = {}
+
+
 def as_map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    # parsed documents hold plain dicts; `isinstance(x, dict)` is much cheaper than the ABC check on the hot path
+    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
 
 
 def as_list(value: Any) -> list[Any]:
