@@ -1,6 +1,7 @@
 # virtnet — the two commands a fresh machine needs:
 #   make demo   set up .venv and render the bundled passt + macvlan example
-#   make test   set up .venv, build the test control plane if needed, run every check and test
+#   make test   set up .venv, run every check and every test; the cluster tests build the test
+#               control plane (kube-apiserver + etcd, hack/envtest/build.sh) on first use
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -31,6 +32,9 @@ layers: $(STAMP)
 
 docs-check: $(STAMP)
 	$(BIN)/python -m virtnet.cli.gendocs --check
+
+envtest:
+	bash hack/envtest/build.sh
 
 unit: $(STAMP)
 	$(BIN)/pytest

@@ -1,0 +1,1 @@
+"""Tests against a real kube-apiserver + etcd with upstream CRDs (docs/envtest.md)."""
