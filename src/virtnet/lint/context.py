@@ -24,6 +24,18 @@ DEFAULT_NETWORK_ANNOTATION = "v1.multus-cni.io/default-network"
 IPPOOLS_ANNOTATION = "ipam.spidernet.io/ippools"
 IPPOOL_ANNOTATION = "ipam.spidernet.io/ippool"
 WORKLOAD_KINDS = ("VirtualMachine", "VirtualMachineInstance")
+# SpiderMultusConfig cniType -> JSON key of its block (SP@v1.2.2:pkg/k8s/apis/.../spidermultus_types.go;
+# note ib-sriov's block is `ibsriov`, custom's is the `customCNI` string).
+SMC_BLOCKS = {
+    "macvlan": "macvlan",
+    "ipvlan": "ipvlan",
+    "sriov": "sriov",
+    "ovs": "ovs",
+    "ib-sriov": "ibsriov",
+    "ipoib": "ipoib",
+    "vlan": "vlan",
+    "custom": "customCNI",
+}
 NAMESPACED_DEFAULT = "default"
 
 
@@ -160,7 +172,7 @@ def _nad_from_multus_config(obj: LintObject) -> Nad:
     spec = as_map(obj.data.get("spec"))
     cni = spec.get("cniType")
     cni_type = str(cni) if isinstance(cni, str) else None
-    block = as_map(spec.get(cni_type or "", {}))
+    block = as_map(spec.get(SMC_BLOCKS.get(cni_type or "", ""), {}))
     pools = as_map(block.get("ippools"))
     coordinator = spec.get("enableCoordinator")
     if not isinstance(coordinator, bool):

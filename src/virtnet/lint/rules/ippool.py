@@ -30,6 +30,7 @@ from virtnet.lint.context import (
     DEFAULT_NETWORK_ANNOTATION,
     IPPOOL_ANNOTATION,
     IPPOOLS_ANNOTATION,
+    SMC_BLOCKS,
     LintContext,
     Nad,
     Workload,
@@ -829,17 +830,6 @@ def _check_pool_name(name: str, family: Family, ctx: LintContext, where: str) ->
     return None
 
 
-_SMC_BLOCKS = {
-    "macvlan": "macvlan",
-    "ipvlan": "ipvlan",
-    "sriov": "sriov",
-    "ovs": "ovs",
-    "ib-sriov": "ibsriov",
-    "ipoib": "ipoib",
-    "vlan": "vlan",
-}
-
-
 @rule(
     code="VN011",
     slug="ippool-not-found",
@@ -860,7 +850,7 @@ def ippool_not_found(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     if obj.kind == "SpiderMultusConfig":
         spec = as_map(obj.data.get("spec"))
         cni = spec.get("cniType")
-        block = _SMC_BLOCKS.get(cni) if isinstance(cni, str) else None
+        block = SMC_BLOCKS.get(cni) if isinstance(cni, str) and cni != "custom" else None
         if block is None:
             return
         pools = as_map(as_map(spec.get(block)).get("ippools"))

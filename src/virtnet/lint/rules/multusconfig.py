@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from virtnet.lint.context import CR_NAME_ANNOTATION, LintContext, as_list, as_map
+from virtnet.lint.context import CR_NAME_ANNOTATION, SMC_BLOCKS, LintContext, as_list, as_map
 from virtnet.lint.model import LintObject, Path, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.lint.rules.ippool import FAMILIES, fixed_ip_workloads, is_dns1123_subdomain, listed, pool_family
@@ -30,16 +30,7 @@ ALL_BLOCKS_CHECKED = V("v1.0.0")  # v0.8 rejects only some foreign CNI blocks; v
 STATIC_IP_CRASH_LAST = V("v0.8.3")  # disabling the feature crashed spiderpool-agent (issue #2966, fixed v0.8.4)
 
 # cniType → JSON key of its block; upstream error messages name the Go fields in _UPSTREAM.
-BLOCKS = {
-    "macvlan": "macvlan",
-    "ipvlan": "ipvlan",
-    "sriov": "sriov",
-    "ovs": "ovs",
-    "ib-sriov": "ibsriov",
-    "ipoib": "ipoib",
-    "vlan": "vlan",
-    "custom": "customCNI",
-}
+BLOCKS = SMC_BLOCKS
 _UPSTREAM = {
     "macvlan": "spec.macvlanConfig",
     "ipvlan": "spec.ipvlanConfig",
