@@ -137,19 +137,24 @@ class _Converter:
 def load_documents(text: str, source: str) -> list[Document]:
     """All documents of a YAML (or JSON, a YAML subset) stream, empty documents skipped."""
     docs: list[Document] = []
+    composed = 0  # documents composed so far = index of the one being composed, for error messages
     try:
         for index, node in enumerate(_compose_all(text)):
+            composed = index + 1
             if node is None:
                 continue
             conv = _Converter(source, index)
             data = conv.convert(node, (), 0)
+            if data is None:  # an empty document ("---" followed by nothing)
+                continue
             docs.append(Document(data=data, source=source, index=index, positions=conv.positions))
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         problem = err.problem or err.context or "invalid YAML"
-        loc = Location(file=source, document=len(docs))
+        document = composed
+        loc = Location(file=source, document=document)
         if mark is not None:
-            loc = Location(file=source, line=mark.line + 1, column=mark.column + 1)
+            loc = Location(file=source, document=document, line=mark.line + 1, column=mark.column + 1)
         raise InputError(f"not valid YAML: {problem}", loc) from None
     except yaml.YAMLError as err:
         raise InputError(f"not valid YAML: {err}", Location(file=source)) from None
