@@ -279,6 +279,18 @@ def _volume_claims(w: Workload) -> list[tuple[str, Any]]:
     return out
 
 
+def _pvc_modes(ctx: LintContext, namespace: str, name: str) -> list[str]:
+    """Access modes of a PersistentVolumeClaim or DataVolume of the input ([] when it is not in the input)."""
+    for kind in ("PersistentVolumeClaim", "DataVolume"):
+        found = ctx.by_key.get((kind, namespace, name))
+        if found is not None:
+            spec = as_map(found.data.get("spec"))
+            if kind == "DataVolume":
+                spec = as_map(spec.get("pvc")) or as_map(spec.get("storage"))
+            return [str(m) for m in as_list(spec.get("accessModes"))]
+    return []
+
+
 def _rwo_templates(obj: LintObject) -> dict[str, tuple[list[str], tuple[Any, ...]]]:
     out: dict[str, tuple[list[str], tuple[Any, ...]]] = {}
     if obj.kind != "VirtualMachine":
@@ -339,10 +351,9 @@ def not_live_migratable(obj: LintObject, ctx: LintContext) -> Iterator[Violation
                         yield Violation("the passt plugin registration has no 'migration': not migratable", where)
         rwo = _rwo_templates(obj)
         for name, _path in _volume_claims(w):
-            if name in rwo:
-                yield Violation(
-                    f"volume '{name}' is {'/'.join(rwo[name][0])}; live migration needs ReadWriteMany", where
-                )
+            modes = rwo[name][0] if name in rwo else _pvc_modes(ctx, w.namespace, name)
+            if modes and "ReadWriteMany" not in modes:
+                yield Violation(f"volume '{name}' is {'/'.join(modes)}; live migration needs ReadWriteMany", where)
 
 
 @rule(
