@@ -925,8 +925,9 @@ def ippool_subnet_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Violati
             f"apiVersion {api!r} is not {API_VERSION}, the only version SpiderPool v0.8-v1.2 serves", ("apiVersion",)
         )
         data = {k: v for k, v in data.items() if k != "apiVersion"}
+    cached = ctx.pool_specs.get(obj.ref.name) if ctx.pools.get(obj.ref.name) is obj and data is obj.data else None
     try:
-        spec = PoolSpec.from_manifest(data)
+        spec = cached or PoolSpec.from_manifest(data)  # parsed once per input pool by the context
     except InputError as err:
         field = err.location.path or "spec"
         yield Violation(_sentence(field, err.message), parse_path(field))
