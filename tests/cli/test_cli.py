@@ -265,3 +265,16 @@ def test_existing_pool_errors_point_into_the_file(virtnet: Run, tmp_path: Path) 
     )
     result = virtnet("pool", "suggest", "--nic", "ens192", "--ip-addr", str(addr), "--existing", str(pools))
     assert_one_line_error(result, f"{pools}:9:11", "items[0].spec.ips[0]")
+
+
+def test_kubevirt_patch_goes_where_kubectl_apply_does_not_look(virtnet: Run, ssh_key: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bundle"
+    result = virtnet(*GUIDE_FLAGS, "--ssh-key", str(ssh_key), "--kubevirt-version", "v1.0.1", "--out-dir", str(out))
+    assert result.returncode == 0, result.stderr
+    top = sorted(p.name for p in out.iterdir() if p.is_file())
+    assert [n.split("-")[1] for n in top] == ["spiderippool", "spidermultusconfig", "secret", "virtualmachine"]
+    (patch,) = (out / "patches").iterdir()
+    assert patch.name == "03-kubevirt-kubevirt.yaml"
+    assert yaml.safe_load(patch.read_text())["spec"]["configuration"]["developerConfiguration"]["featureGates"] == [
+        "Passt"
+    ]

@@ -11,6 +11,7 @@ import click
 
 from virtnet.errors import InputError, Location
 from virtnet.formats.yamlio import as_list, dump_json, dump_yaml, dump_yaml_stream
+from virtnet.render.bundle import PATCH_TYPE_ANNOTATION
 
 
 def emit_objects(objects: Sequence[dict[str, Any]], output: str, out_dir: str | None) -> None:
@@ -28,7 +29,13 @@ def emit_objects(objects: Sequence[dict[str, Any]], output: str, out_dir: str | 
     for i, obj in enumerate(objects, start=1):
         kind = obj["kind"].lower()
         name = re.sub(r"[^a-z0-9.-]+", "-", obj["metadata"]["name"].lower())
-        path = directory / f"{i:02d}-{kind}-{name}.{ext}"
+        folder = directory
+        if PATCH_TYPE_ANNOTATION in obj["metadata"].get("annotations", {}):
+            # patches (the KubeVirt CR change) go to patches/, which `kubectl apply -f DIR` does not read:
+            # applying a partial KubeVirt object would replace its featureGates list
+            folder = directory / "patches"
+            folder.mkdir(exist_ok=True)
+        path = folder / f"{i:02d}-{kind}-{name}.{ext}"
         text = dump_json(obj) if output == "json" else dump_yaml(obj)
         try:
             path.write_text(text, encoding="utf-8")
