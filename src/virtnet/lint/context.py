@@ -141,6 +141,13 @@ def workload(obj: LintObject) -> Workload | None:
     return None
 
 
+def workload_of(obj: LintObject) -> Iterator[Workload]:
+    """The object's workload view, if it is a VM/VMI with a spec: ``for w in workload_of(obj)`` in rules."""
+    w = workload(obj)
+    if w is not None and w.spec:
+        yield w
+
+
 def _nad_from_config(obj: LintObject) -> Nad:
     spec = as_map(obj.data.get("spec"))
     cni_type: str | None = None

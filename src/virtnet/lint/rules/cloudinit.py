@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from virtnet.lint.context import LintContext, Workload, as_list, as_map, workload
+from virtnet.lint.context import LintContext, Workload, as_list, as_map, workload_of
 from virtnet.lint.model import LintObject, Path, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.lint.rules.kubevirt import binding_of
@@ -35,12 +35,6 @@ ADMITTER = "KV@v1.9.0:pkg/virt-api/webhooks/validating-webhook/admitters/vmi-cre
 NAME_LIKE = re.compile(r"^(eth\d+|enp\d+s\d+\w*|ens\d+\w*|eno\d+|enP\d+p\d+s\d+\w*)$")
 ENO = re.compile(r"^eno(\d+)$")
 RANDOM_PASSWORDS = frozenset({"R", "RANDOM"})
-
-
-def _workload(obj: LintObject) -> Iterator[Workload]:
-    w = workload(obj)
-    if w is not None and w.spec:
-        yield w
 
 
 def cloud_init_volumes(w: Workload) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
@@ -276,7 +270,7 @@ def _check_entries(entries: list[_Entry], what: str, path: Path, nics: list[_Nic
                 "kubevirt/kubevirt#6351"),
 )  # fmt: skip
 def cloudinit_network_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
-    for w in _workload(obj):
+    for w in workload_of(obj):
         nics: list[_Nic] | None = None
         for i, src, ci in cloud_init_volumes(w):
             present = [k for k in ("networkData", "networkDataBase64") if isinstance(ci.get(k), str) and ci.get(k)]
@@ -449,7 +443,7 @@ def _describe(secrets: list[_Secret]) -> str:
                 "KV@v1.0.1:pkg/cloud-init/cloud-init.go"),
 )  # fmt: skip
 def plaintext_credentials(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
-    for w in _workload(obj):
+    for w in workload_of(obj):
         for i, src, ci in cloud_init_volumes(w):
             for key, text in _user_data(ci):
                 cfg = _cloud_config(text)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from virtnet.lint.context import DEFAULT_NETWORK_ANNOTATION, LintContext, Workload, as_map, workload
+from virtnet.lint.context import DEFAULT_NETWORK_ANNOTATION, LintContext, Workload, as_map, workload_of
 from virtnet.lint.model import LintObject, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.lint.rules.kubevirt import binding_of
@@ -55,12 +55,6 @@ def allowed_models(kv: Version) -> tuple[str, ...]:
     return (*VALID_MODELS, "igb") if kv >= IGB_FIRST else VALID_MODELS
 
 
-def _workload(obj: LintObject) -> Iterator[Workload]:
-    w = workload(obj)
-    if w is not None and w.spec:
-        yield w
-
-
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -86,7 +80,7 @@ def _int(value: Any) -> int | None:
 def interface_fields_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     models = allowed_models(ctx.versions.kubevirt)
     kv = ctx.versions.kubevirt
-    for w in _workload(obj):
+    for w in workload_of(obj):
         pci_seen: dict[str, str] = {}
         acpi_seen: dict[int, str] = {}
         for i, iface in w.interfaces:
@@ -189,7 +183,7 @@ def _check_mac(w: Workload, i: int, name: str, mac: str, iface: Any) -> Iterator
                 "KV@v1.0.1:pkg/virt-controller/services/template.go filterVMIAnnotationsForPod", UG_INTERFACES),
 )  # fmt: skip
 def default_network_conflict(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
-    for w in _workload(obj):
+    for w in workload_of(obj):
         if obj.kind == "VirtualMachine":
             own = obj.annotations.get(DEFAULT_NETWORK_ANNOTATION)
             if own is not None and DEFAULT_NETWORK_ANNOTATION not in w.annotations:

@@ -37,6 +37,7 @@ from virtnet.lint.context import (
     as_list,
     as_map,
     workload,
+    workload_of,
 )
 from virtnet.lint.model import LintObject, Path, Severity, Violation
 from virtnet.lint.registry import rule
@@ -84,12 +85,6 @@ def per_context(build: Callable[[LintContext], _T]) -> Callable[[LintContext], _
         return value
 
     return functools.update_wrapper(get, build)
-
-
-def _workload(obj: LintObject) -> Iterator[Workload]:
-    w = workload(obj)
-    if w is not None and w.spec:
-        yield w
 
 
 def is_dns1123_subdomain(name: str) -> bool:
@@ -686,7 +681,7 @@ def _pool_checks(nic: PodNic, entry: PoolEntry, ctx: LintContext, path: Path) ->
 )  # fmt: skip
 def ippool_interface_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     kv = ctx.versions.kubevirt
-    for w in _workload(obj):
+    for w in workload_of(obj):
         parsed = pool_annotations(w.annotations, ctx.versions.spiderpool)
         if parsed.key is None or not parsed.ok or not parsed.entries:
             continue  # ippool-annotation-invalid reports it
@@ -862,7 +857,7 @@ def ippool_not_found(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
                 if found is not None:
                     yield Violation(found[1], ("spec", block, "ippools", key, i), found[0])
         return
-    for w in _workload(obj):
+    for w in workload_of(obj):
         parsed = pool_annotations(w.annotations, ctx.versions.spiderpool)
         seen: set[tuple[str, int]] = set()
         for entry in parsed.entries:

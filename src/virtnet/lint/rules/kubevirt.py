@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from virtnet.lint.context import LintContext, Workload, as_list, as_map, workload
+from virtnet.lint.context import LintContext, Workload, as_list, as_map, workload_of
 from virtnet.lint.model import LintObject, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.model.capabilities import Binding, Status, binding_support, passt_binding_for
@@ -43,12 +43,6 @@ def binding_of(iface: Mapping[str, Any]) -> tuple[Binding | None, str | None]:
     return None, None
 
 
-def _workload(obj: LintObject) -> Iterator[Workload]:
-    w = workload(obj)
-    if w is not None and w.spec:
-        yield w
-
-
 @rule(
     code="VN001",
     slug="interface-network-mismatch",
@@ -59,7 +53,7 @@ def _workload(obj: LintObject) -> Iterator[Workload]:
     references=("KV@v1.0.1:pkg/virt-api/webhooks/validating-webhook/admitters/vmi-create-admitter.go", UG_INTERFACES),
 )
 def interface_network_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
-    for w in _workload(obj):
+    for w in workload_of(obj):
         iface_names = Counter(str(x.get("name")) for _, x in w.interfaces)
         net_names = Counter(str(x.get("name")) for _, x in w.networks)
         for i, iface in w.interfaces:
@@ -87,7 +81,7 @@ def interface_network_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Vi
     references=("KV@v1.9.0:pkg/network/admitter/netsource.go", UG_INTERFACES),
 )
 def network_source_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
-    for w in _workload(obj):
+    for w in workload_of(obj):
         for i, net in w.networks:
             sources = [k for k in ("pod", "multus", "resourceClaim") if k in net]
             name = net.get("name")
@@ -110,7 +104,7 @@ def network_source_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Violat
     references=("KV@v1.9.0:pkg/network/admitter/netsource.go", UG_INTERFACES),
 )
 def multiple_primary_networks(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
-    for w in _workload(obj):
+    for w in workload_of(obj):
         pods = [i for i, n in w.networks if "pod" in n]
         defaults = [i for i, n in w.networks if as_map(n.get("multus")).get("default") is True]
         for i in pods[1:]:
@@ -138,7 +132,7 @@ def multiple_primary_networks(obj: LintObject, ctx: LintContext) -> Iterator[Vio
 )  # fmt: skip
 def binding_network_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     kv = ctx.versions.kubevirt
-    for w in _workload(obj):
+    for w in workload_of(obj):
         nets = {str(n.get("name")): n for _, n in w.networks}
         for i, iface in w.interfaces:
             binding, key = binding_of(iface)
@@ -187,7 +181,7 @@ def _passt_suggestion(kv: Any) -> str:
 )  # fmt: skip
 def binding_unsupported_version(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     kv = ctx.versions.kubevirt
-    for w in _workload(obj):
+    for w in workload_of(obj):
         for i, iface in w.interfaces:
             binding, key = binding_of(iface)
             if key == "binding" and kv < V("v1.1.0"):
@@ -240,7 +234,7 @@ def feature_gate_missing(obj: LintObject, ctx: LintContext) -> Iterator[Violatio
     cr = ctx.kubevirt_cr.ref
     network_cfg = as_map(as_map(as_map(ctx.kubevirt_cr.data.get("spec")).get("configuration")).get("network"))
     registered = as_map(network_cfg.get("binding"))
-    for w in _workload(obj):
+    for w in workload_of(obj):
         for i, iface in w.interfaces:
             binding, key = binding_of(iface)
             if key is None:
@@ -321,7 +315,7 @@ def _rwo_templates(obj: LintObject) -> dict[str, tuple[list[str], tuple[Any, ...
 )  # fmt: skip
 def not_live_migratable(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     kv = ctx.versions.kubevirt
-    for w in _workload(obj):
+    for w in workload_of(obj):
         if w.spec.get("evictionStrategy") != "LiveMigrate":
             continue
         where = (*w.spec_path, "evictionStrategy")
@@ -366,7 +360,7 @@ def not_live_migratable(obj: LintObject, ctx: LintContext) -> Iterator[Violation
     references=("KV@v1.0.1:pkg/virt-api/webhooks/validating-webhook/admitters/vmi-create-admitter.go", UG_INTERFACES),
 )
 def probe_without_pod_network(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
-    for w in _workload(obj):
+    for w in workload_of(obj):
         if w.pod_network() is not None or not w.networks:
             continue
         for probe in ("readinessProbe", "livenessProbe"):
