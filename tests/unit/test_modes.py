@@ -55,6 +55,9 @@ def test_bridge_on_multus_default_is_not_blocked_by_kubevirt_but_spiderpool_says
     assert m.live_migration.kubevirt_allows
     assert "no pod network" in m.live_migration.kubevirt
     assert "not available" in m.live_migration.spiderpool
+    assert m.live_migration.spiderpool_verdict == "not available"
+    masq = caps(Mode.MASQUERADE, Cni.CALICO, "v1.0.1", "v0.8.0")
+    assert masq.live_migration.spiderpool_verdict == "not covered"
 
 
 def test_requirements_per_version() -> None:

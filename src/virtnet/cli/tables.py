@@ -20,7 +20,19 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
 
 
 def modes_text(versions: TargetVersions, matrix: Sequence[ModeCapabilities]) -> str:
-    rows = [["MODE", "CNI", "BINDING", "STATUS", "SPIDERPOOL", "FIXED IP", "MULTI-NIC", "MIGRATION (KubeVirt)"]]
+    rows = [
+        [
+            "MODE",
+            "CNI",
+            "BINDING",
+            "STATUS",
+            "SPIDERPOOL",
+            "FIXED IP",
+            "MULTI-NIC",
+            "MIGRATION: KUBEVIRT",
+            "SPIDERPOOL DOCS",
+        ]
+    ]
     for m in matrix:
         rows.append(
             [
@@ -32,6 +44,7 @@ def modes_text(versions: TargetVersions, matrix: Sequence[ModeCapabilities]) -> 
                 _yes(m.fixed_ip),
                 _yes(m.multi_nic),
                 "allowed" if m.live_migration.kubevirt_allows else "refused",
+                m.live_migration.spiderpool_verdict,
             ]
         )
     out = [f"Network modes for {versions}\n\n", _table(rows)]

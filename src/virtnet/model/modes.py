@@ -108,6 +108,7 @@ class LiveMigration:
 
     kubevirt_allows: bool
     kubevirt: str
+    spiderpool_verdict: str  # short: "not available" (its docs say so) | "not covered" (its docs are silent)
     spiderpool: str
     storage: str = "needs ReadWriteMany volumes (KubeVirt refuses to migrate a VMI with RWO PVCs)"
 
@@ -115,6 +116,7 @@ class LiveMigration:
         return {
             "kubevirtAllows": self.kubevirt_allows,
             "kubevirt": self.kubevirt,
+            "spiderpoolVerdict": self.spiderpool_verdict,
             "spiderpool": self.spiderpool,
             "storage": self.storage,
         }
@@ -246,6 +248,7 @@ def capabilities(mode: Mode, cni: Cni, versions: TargetVersions, passt: Binding 
         migration = LiveMigration(
             kubevirt_allows=True,
             kubevirt="allowed: masquerade on the pod network passes KubeVirt's network check",
+            spiderpool_verdict="not covered",
             spiderpool="not covered: SpiderPool's masquerade migration e2e (F00002) is pending",
         )
         reqs.append(Requirement(RequirementKind.CNI_BINARY, cni.value, f"the cluster's {cni.value} CNI"))
@@ -279,6 +282,7 @@ def capabilities(mode: Mode, cni: Cni, versions: TargetVersions, passt: Binding 
         migration = LiveMigration(
             kubevirt_allows=support.migratable_on_pod_network,
             kubevirt=kv_text,
+            spiderpool_verdict="not available",
             spiderpool=f"not available according to SpiderPool's KubeVirt guide ({SPIDERPOOL_DOC})",
         )
         reqs.extend(_spiderpool_requirements(cni))
@@ -293,6 +297,7 @@ def capabilities(mode: Mode, cni: Cni, versions: TargetVersions, passt: Binding 
         migration = LiveMigration(
             kubevirt_allows=True,
             kubevirt="not blocked: with no pod network KubeVirt's network migratability check passes",
+            spiderpool_verdict="not available",
             spiderpool=f"not available according to SpiderPool's KubeVirt guide ({SPIDERPOOL_DOC}); SpiderPool "
             "does hand the VM's IP to the migration target pod",
         )
