@@ -1,0 +1,73 @@
+"""The ``virtnet`` command group and what every command shares: options, version flags, file reading."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from virtnet import __version__
+from virtnet.errors import InputError, Location, VirtnetError
+from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, TargetVersions
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
+
+
+def version_options(func: F) -> F:
+    func = click.option(
+        "--spiderpool-version",
+        metavar="V",
+        help=f"Target SpiderPool version ({SPIDERPOOL.oldest.minor_line}…{SPIDERPOOL.newest.minor_line}; "
+        f"default {SPIDERPOOL.newest}).",
+    )(func)
+    func = click.option(
+        "--kubevirt-version",
+        metavar="V",
+        help=f"Target KubeVirt version ({KUBEVIRT.oldest.minor_line}…{KUBEVIRT.newest.minor_line}; "
+        f"default {KUBEVIRT.newest}).",
+    )(func)
+    return func
+
+
+def versions_from_flags(kubevirt: str | None, spiderpool: str | None) -> TargetVersions:
+    try:
+        kv = TargetVersions.parse(kubevirt, None).kubevirt
+    except VirtnetError as err:
+        raise InputError(str(err), Location(path="--kubevirt-version")) from None
+    try:
+        sp = TargetVersions.parse(None, spiderpool).spiderpool
+    except VirtnetError as err:
+        raise InputError(str(err), Location(path="--spiderpool-version")) from None
+    return TargetVersions(kv, sp)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="virtnet")
+def cli() -> None:
+    """Plan, render and check VM networking for KubeVirt + SpiderPool + Multus.
+
+    \b
+    Start here:
+      virtnet modes                          what each network mode gives a VM, per version
+      virtnet new vm NAME --mode passt …     a complete, consistent manifest bundle from flags
+      virtnet render vm.yaml                 the same from an intent file (see `virtnet schema`)
+      virtnet pool suggest --nic ens192 …    a free address range for a SpiderIPPool from `ip a`
+
+    Exit codes: 0 success, 2 usage or input error (one line on stderr naming the flag, file and field).
+    """
+
+
+def read_text(path: str, what: str, flag: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{what} file does not exist", Location(file=path, path=flag)) from None
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise InputError(f"cannot read {what} file: {reason}", Location(file=path, path=flag)) from None
