@@ -28,6 +28,11 @@ MAX_DEPTH = 200
 
 PathKey = tuple[str | int, ...]
 _STR_TAG = "tag:yaml.org,2002:str"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_INT_TAG = "tag:yaml.org,2002:int"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 
 
 def format_path(path: Sequence[str | int]) -> str:
@@ -99,35 +104,52 @@ class _Converter:
         )
 
     def convert(self, node: yaml.Node, path: PathKey, depth: int) -> Any:
+        """The value of ``node``; the caller has recorded ``path``'s position (the key's, for mapping values)."""
         self.count += 1
         if self.count > MAX_NODES:
             raise self.error(f"document expands to more than {MAX_NODES:,} values (alias bomb?)", node)
         if depth > MAX_DEPTH:
             raise self.error(f"document nests deeper than {MAX_DEPTH} levels", node)
-        mark = node.start_mark
-        self.positions.setdefault(path, (mark.line + 1, mark.column + 1))
-        if isinstance(node, yaml.MappingNode):
+        cls = node.__class__
+        positions = self.positions
+        if cls is yaml.MappingNode:
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise self.error("YAML merge keys (<<) are not supported in Kubernetes manifests", key_node)
-                if not isinstance(key_node, yaml.ScalarNode):
+                if key_node.__class__ is not yaml.ScalarNode:
                     raise self.error("mapping keys must be scalars", key_node)
+                if key_node.tag == _MERGE_TAG:
+                    raise self.error("YAML merge keys (<<) are not supported in Kubernetes manifests", key_node)
                 raw = self.scalar(key_node)
                 key = raw if isinstance(raw, str) else ("null" if raw is None else str(raw).lower())
                 if key in out:
                     raise self.error(f"duplicate key '{key}'", key_node)
-                kmark = key_node.start_mark
-                self.positions[(*path, key)] = (kmark.line + 1, kmark.column + 1)
-                out[key] = self.convert(value_node, (*path, key), depth + 1)
+                child = (*path, key)
+                mark = key_node.start_mark
+                positions[child] = (mark.line + 1, mark.column + 1)
+                out[key] = self.convert(value_node, child, depth + 1)
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if cls is yaml.SequenceNode:
+            items = []
+            for i, item in enumerate(node.value):
+                child = (*path, i)
+                mark = item.start_mark
+                positions[child] = (mark.line + 1, mark.column + 1)
+                items.append(self.convert(item, child, depth + 1))
+            return items
         return self.scalar(node)
 
     def scalar(self, node: yaml.Node) -> Any:
-        if node.tag == _STR_TAG:  # most scalars: no constructor round trip needed
-            return node.value
+        tag, value = node.tag, node.value
+        # Fast paths for the common plain scalars; everything else (YAML 1.1 ints like 0x1f or 1_000, floats,
+        # timestamps, binary) goes through PyYAML's own constructor.
+        if tag == _STR_TAG:
+            return value
+        if tag == _BOOL_TAG and value.lower() in _BOOLS:
+            return _BOOLS[value.lower()]
+        if tag == _NULL_TAG:
+            return None
+        if tag == _INT_TAG and value.isdigit() and (value == "0" or value[0] != "0"):
+            return int(value)
         try:
             return self._scalars.construct_object(node, deep=True)
         except yaml.YAMLError as err:
@@ -144,6 +166,7 @@ def load_documents(text: str, source: str) -> list[Document]:
             if node is None:
                 continue
             conv = _Converter(source, index)
+            conv.positions[()] = (node.start_mark.line + 1, node.start_mark.column + 1)
             data = conv.convert(node, (), 0)
             if data is None:  # an empty document ("---" followed by nothing)
                 continue
