@@ -16,13 +16,14 @@ from typing import Any
 
 from virtnet.errors import InputError, UnsupportedVersionError
 from virtnet.lint.model import LintObject, Path
+from virtnet.model import annotations as keys
 from virtnet.model.ippool import PoolSpec
 from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, TargetVersions
 
-CR_NAME_ANNOTATION = "multus.spidernet.io/cr-name"
-DEFAULT_NETWORK_ANNOTATION = "v1.multus-cni.io/default-network"
-IPPOOLS_ANNOTATION = "ipam.spidernet.io/ippools"
-IPPOOL_ANNOTATION = "ipam.spidernet.io/ippool"
+CR_NAME_ANNOTATION = keys.CR_NAME
+DEFAULT_NETWORK_ANNOTATION = keys.DEFAULT_NETWORK
+IPPOOLS_ANNOTATION = keys.IPPOOLS
+IPPOOL_ANNOTATION = keys.IPPOOL
 WORKLOAD_KINDS = ("VirtualMachine", "VirtualMachineInstance")
 # SpiderMultusConfig cniType -> JSON key of its block (SP@v1.2.2:pkg/k8s/apis/.../spidermultus_types.go;
 # note ib-sriov's block is `ibsriov`, custom's is the `customCNI` string).

@@ -29,6 +29,11 @@ class Binding(Enum):
     def title(self) -> str:
         return _TITLES[self]
 
+    @property
+    def interface_field(self) -> str:
+        """How the binding is written in a VMI interface, e.g. ``passtBinding: {}``."""
+        return "binding: {name: passt}" if self is Binding.PASST_PLUGIN else f"{self.value}: {{}}"
+
 
 _TITLES = {
     Binding.MASQUERADE: "masquerade",

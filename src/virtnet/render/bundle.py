@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from virtnet.model import annotations as keys
 from virtnet.model.capabilities import (
     PLUGIN_MIGRATION_FIRST,
     PLUGIN_OVERHEAD_FIRST,
@@ -18,6 +19,7 @@ from virtnet.model.capabilities import (
     binding_support,
 )
 from virtnet.model.intent import Intent, PoolNaming
+from virtnet.model.ippool import API_VERSION as SPIDERPOOL_API_VERSION
 from virtnet.model.modes import Cni, Mode
 from virtnet.render.cloudinit import INLINE_NETWORK_DATA_LIMIT, network_data, user_data
 from virtnet.render.plan import NicPlan, Plan, plan
@@ -26,7 +28,6 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "virtnet"}
 REASON_ANNOTATION = "virtnet.io/reason"
 PATCH_TYPE_ANNOTATION = "virtnet.io/patch-type"
 
-SPIDERPOOL_API = "spiderpool.spidernet.io/v2beta1"
 # passt binding plugin: NAD and sidecar as documented in UG:docs/network/net_binding_plugins/passt.md
 PASST_PLUGIN_NAD = ("default", "netbindingpasst")
 PASST_PLUGIN_NAD_CONFIG = {
@@ -131,7 +132,7 @@ def _multus_config(p: Plan, nic: NicPlan) -> dict[str, Any]:
     assert nic.nad_name is not None
     assert nic.nad_namespace is not None
     return {
-        "apiVersion": SPIDERPOOL_API,
+        "apiVersion": SPIDERPOOL_API_VERSION,
         "kind": "SpiderMultusConfig",
         "metadata": _meta(nic.nad_name, nic.nad_namespace),
         "spec": spec,
@@ -246,13 +247,13 @@ def _template_annotations(p: Plan) -> dict[str, str]:
     primary = p.nics[0]
     if p.intent.mode is not Mode.BRIDGE and primary.nad_ref:
         # the pod network's delegate: the SpiderPool underlay (passt) or the CNI's default NAD (masquerade)
-        annotations["v1.multus-cni.io/default-network"] = primary.nad_ref
+        annotations[keys.DEFAULT_NETWORK] = primary.nad_ref
     pools = ippools_annotation(p)
     if pools:
-        annotations["ipam.spidernet.io/ippools"] = pools
+        annotations[keys.IPPOOLS] = pools
     if len(p.nics) > 1:
         # pin the pod's default route to the first NIC (SpiderPool coordinator; SP e2e kubevirt F00003)
-        annotations["ipam.spidernet.io/default-route-nic"] = primary.pod_interface
+        annotations[keys.DEFAULT_ROUTE_NIC] = primary.pod_interface
     return annotations
 
 

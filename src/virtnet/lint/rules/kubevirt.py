@@ -157,13 +157,16 @@ def binding_network_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Viol
                 )
 
 
+_PASST_NEEDS = {
+    Binding.PASST_BINDING: "(feature gate PasstBinding)",
+    Binding.PASST_PLUGIN: "with the passt binding plugin registered in the KubeVirt CR",
+    Binding.PASST_CORE: "with the Passt feature gate",
+}
+
+
 def _passt_suggestion(kv: Any) -> str:
     best = passt_binding_for(kv)
-    if best is Binding.PASST_BINDING:
-        return "use `passtBinding: {}` (feature gate PasstBinding)"
-    if best is Binding.PASST_PLUGIN:
-        return "use `binding: {name: passt}` with the passt binding plugin registered in the KubeVirt CR"
-    return "use `passt: {}` with the Passt feature gate"
+    return f"use `{best.interface_field}` {_PASST_NEEDS[best]}"
 
 
 @rule(

@@ -27,7 +27,7 @@ from virtnet.lint.context import (
     Workload,
     as_list,
     as_map,
-    workload,
+    workload_of,
 )
 from virtnet.lint.model import LintObject, Path, Severity, Violation
 from virtnet.lint.registry import rule
@@ -125,24 +125,13 @@ def attachments(w: Workload, ctx: LintContext) -> list[Attachment]:
     return out
 
 
-def _workload(obj: LintObject) -> Iterator[Workload]:
-    w = workload(obj)
-    if w is not None and w.spec:
-        yield w
-
-
 def nad_origin(nad: Nad) -> str:
     """``SpiderMultusConfig kube-system/x`` or ``NetworkAttachmentDefinition kube-system/x``: where a NAD comes from."""
     return str(nad.source.ref)
 
 
 def _passt_text(kv: Version) -> str:
-    best = passt_binding_for(kv)
-    if best is Binding.PASST_BINDING:
-        return "`passtBinding: {}`"
-    if best is Binding.PASST_PLUGIN:
-        return "`binding: {name: passt}`"
-    return "`passt: {}`"
+    return f"`{passt_binding_for(kv).interface_field}`"
 
 
 @rule(
@@ -165,7 +154,7 @@ def bridge_on_macvlan(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     if not ctx.nads:
         return
     passt = _passt_text(ctx.versions.kubevirt)
-    for w in _workload(obj):
+    for w in workload_of(obj):
         for att in attachments(w, ctx):
             if att.nad is None or att.nad.cni_type not in MACVLAN_LIKE or att.interface is None:
                 continue
@@ -286,7 +275,7 @@ def _guess(ns: str, name: str, names: _NadNames) -> tuple[str, str] | None:
 def nad_not_found(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     if not ctx.nads:
         return  # nothing is known about the cluster's NADs
-    for w in _workload(obj):
+    for w in workload_of(obj):
         for att in attachments(w, ctx):
             if att.nad is not None:
                 continue
@@ -350,7 +339,7 @@ def _coordinator_off(nad: Nad) -> str:
 def multi_nic_without_coordinator(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     if not ctx.nads:
         return
-    for w in _workload(obj):
+    for w in workload_of(obj):
         nics = [
             att
             for att in attachments(w, ctx)
