@@ -15,15 +15,32 @@
 #   --force  rebuild even if the <key> directory is complete
 # Environment:
 #   VIRTNET_ENVTEST_CACHE          cache root (default above)
-#   VIRTNET_ENVTEST_CRD_FALLBACK   opt-in, unset by default: a directory of verbatim upstream chart
-#                                  CRD files (<project>/<version>/) for releases the Go module proxy
-#                                  does not serve, e.g. from your own spiderpool checkout; only files
-#                                  whose SHA-256 is pinned in crd-fallback.sha256 are used. The tests
-#                                  never need it.
+#   VIRTNET_ENVTEST_CRD_FALLBACK   directory of verbatim upstream chart CRD files (<project>/<version>/)
+#                                  for releases the Go module proxy does not serve (SpiderPool v0.8.13);
+#                                  default: ../shared/reference/crds next to the repository. Every file
+#                                  pinned in crd-fallback.sha256 must be there with that SHA-256, or the
+#                                  build stops with one sentence saying which.
 set -euo pipefail
 
 # Everything runs inside main, which bash reads whole before running it: editing or
 # checking out this file while a build runs cannot change the running build.
+# check_fallback DIR: every file pinned in crd-fallback.sha256 exists under DIR with its SHA-256.
+check_fallback() {
+  local dir=$1 sum file got
+  while read -r sum file; do
+    [[ -z $sum || $sum == \#* ]] && continue
+    if [[ ! -f $dir/$file ]]; then
+      echo "envtest: the pinned SpiderPool CRD file $file is missing from $dir (set VIRTNET_ENVTEST_CRD_FALLBACK to a directory holding spiderpool/v0.8.13/ from the upstream tag; see docs/envtest.md)" >&2
+      exit 4
+    fi
+    got=$(sha256sum "$dir/$file" | cut -d' ' -f1)
+    if [[ $got != "$sum" ]]; then
+      echo "envtest: $dir/$file differs from the upstream file pinned in hack/envtest/crd-fallback.sha256 (sha256 $got, pinned $sum): restore the verbatim upstream file" >&2
+      exit 4
+    fi
+  done < "$here/crd-fallback.sha256"
+}
+
 main() {
   here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   repo=$(cd "$here/../.." && pwd)
@@ -42,6 +59,10 @@ main() {
   # shellcheck source=versions.env
   source "$here/versions.env"
 
+  # SpiderPool v0.8.13 (the release line the guide targets) is not served by the Go module proxy: its chart
+  # CRDs are a pinned input, checked here against crd-fallback.sha256 before anything is built.
+  fallback=${VIRTNET_ENVTEST_CRD_FALLBACK:-$repo/../shared/reference/crds}
+
   # Everything that decides what gets built goes into the key.
   key_inputs=(
     build.sh versions.env crd-fallback.sha256
@@ -54,7 +75,7 @@ main() {
     {
       sha256sum "${key_inputs[@]}"
       uname -sm
-      echo "fallback:${VIRTNET_ENVTEST_CRD_FALLBACK:+yes}"
+      echo "fallback:yes"
     } | sha256sum | cut -c1-16
   )
   cache_root=${VIRTNET_ENVTEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/virtnet-envtest}
@@ -143,10 +164,12 @@ main() {
     cd "$here/crds"
     go run -mod=readonly . -out "$tmp/crds" \
       -kubevirt "$KUBEVIRT_VERSIONS" -spiderpool "$SPIDERPOOL_VERSIONS" -nad "$NAD_VERSIONS" \
-      -fallback "${VIRTNET_ENVTEST_CRD_FALLBACK:-}" \
+      -fallback "$fallback" \
       -fallback-sums "$here/crd-fallback.sha256"
   }
 
+  check_fallback "$fallback"
+  fallback=$(cd "$fallback" && pwd)
   log "building into $dir ($(go version))"
   step "kube-apiserver $k8s_version" build_apiserver
   step "etcd $etcd_version" build_etcd

@@ -55,3 +55,64 @@ class InputError(VirtnetError):
     def __str__(self) -> str:
         where = self.location.render()
         return f"{where}: {self.message}" if where else self.message
+
+
+class ClusterError(VirtnetError):
+    """The cluster refused, failed or could not be reached. Exit code 1.
+
+    ``message`` says what happened to which object; ``hint`` says what to do next.
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.hint}" if self.hint else self.message
+
+
+class UnreachableError(ClusterError):
+    """No answer from the API server (connection refused, DNS, TLS, timeout)."""
+
+
+class UnauthorizedError(ClusterError):
+    """401: the credentials of the kubeconfig were not accepted."""
+
+
+class ForbiddenError(ClusterError):
+    """403: RBAC refused one verb on one resource."""
+
+    def __init__(self, message: str, hint: str | None = None, *, verb: str = "", resource: str = "") -> None:
+        self.verb = verb
+        self.resource = resource  # plural.group, e.g. virtualmachines.kubevirt.io
+        super().__init__(message, hint)
+
+    @property
+    def needs(self) -> str:
+        """``get on secrets`` — what RBAC would have to allow."""
+        return f"{self.verb} on {self.resource}" if self.verb else "more permissions"
+
+
+class NotInstalledError(ClusterError):
+    """The API server does not serve the kind at all (its CRD is not installed)."""
+
+
+class NotFoundError(ClusterError):
+    """The object does not exist."""
+
+
+class ConflictError(ClusterError):
+    """409: another field manager owns fields virtnet would set, or the object changed since it was read."""
+
+    def __init__(self, message: str, hint: str | None = None, *, managers: tuple[str, ...] = ()) -> None:
+        self.managers = managers
+        super().__init__(message, hint)
+
+
+class RejectedError(ClusterError):
+    """400/422: the API server refused the object (schema, validation, admission)."""
+
+
+class ServerError(ClusterError):
+    """5xx or an answer that is not Kubernetes JSON."""

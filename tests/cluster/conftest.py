@@ -130,3 +130,38 @@ def namespace(cluster: ControlPlane, request: pytest.FixtureRequest) -> Iterator
     finally:
         with contextlib.suppress(ApiError):
             cluster.client.delete(Namespace, name)
+
+
+@pytest.fixture(scope="module")
+def own_cluster(envtest_assets: Path) -> Iterator[ControlPlane]:
+    """A control plane of this test module alone (newest CRDs), for tests that change cluster-wide state
+    (SpiderIPPools, the KubeVirt CR, spiderpool-conf) or stop the API server."""
+    plane = ControlPlane(envtest_assets, DEFAULT_CRD_SETS)
+    try:
+        plane.start()
+    except EnvtestError as e:
+        problem = str(e)
+    else:
+        try:
+            yield plane
+        finally:
+            plane.stop()
+        return
+    pytest.fail(problem, pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def own_cluster_old(envtest_assets: Path) -> Iterator[ControlPlane]:
+    """Like ``own_cluster`` with the releases the guide targets (KubeVirt v1.0.1, SpiderPool v0.8.13)."""
+    plane = ControlPlane(envtest_assets, OLD_CRD_SETS)
+    try:
+        plane.start()
+    except EnvtestError as e:
+        problem = str(e)
+    else:
+        try:
+            yield plane
+        finally:
+            plane.stop()
+        return
+    pytest.fail(problem, pytrace=False)

@@ -45,9 +45,9 @@ BUILD_SCRIPT = REPO_ROOT / "hack" / "envtest" / "build.sh"
 
 #: Newest releases: what the default ``cluster`` fixture installs.
 DEFAULT_CRD_SETS: tuple[str, ...] = ("kubevirt-v1.9.0", "spiderpool-v1.2.2", "nad-v1.7.7")
-#: The releases the guide targets: what the ``cluster_old`` fixture installs.
-#: SpiderPool: the only release the Go module proxy serves here is v1.2.2 (see hack/envtest/versions.env).
-OLD_CRD_SETS: tuple[str, ...] = ("kubevirt-v1.0.1", "spiderpool-v1.2.2", "nad-v1.7.7")
+#: The releases the guide targets: what the ``cluster_old`` fixture installs. SpiderPool v0.8.13 comes from the
+#: SHA-256-pinned chart files (hack/envtest/crd-fallback.sha256), as the Go module proxy does not serve it.
+OLD_CRD_SETS: tuple[str, ...] = ("kubevirt-v1.0.1", "spiderpool-v0.8.13", "nad-v1.7.7")
 
 # libyaml's loader when PyYAML has it: the KubeVirt CRDs are ~1.7 MB of YAML, 3 s in pure Python.
 _YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -2,8 +2,8 @@
 release (server-side apply, dryRun=All, fieldValidation=Strict) without a single warning; the guide's own manifests,
 verbatim, get the answers recorded here.
 
-SpiderPool CRDs: only v1.2.2 can be had from the Go module proxy here (see hack/envtest/versions.env), so bundles
-for SpiderPool v0.8 targets are checked against the v1.2.2 schema.
+SpiderPool CRDs: a bundle for a SpiderPool v0.8 target is checked against v0.8.13 (pinned chart files, see
+hack/envtest/versions.env), every other one against v1.2.2.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ GUIDE = REPO_ROOT / "tests/fixtures/guide"
 KUBEVIRT_SETS = ("v1.0.0", "v1.0.1", "v1.1.0", "v1.2.0", "v1.5.0", "v1.8.0", "v1.9.0")
 
 
-def plane_for(planes: ControlPlanes, kubevirt: str) -> ControlPlane:
+def plane_for(planes: ControlPlanes, kubevirt: str, spiderpool: str = "v1.2.2") -> ControlPlane:
     assert kubevirt in KUBEVIRT_SETS, f"no KubeVirt CRD set for {kubevirt}: add it to hack/envtest/versions.env"
-    return planes.get((f"kubevirt-{kubevirt}", "spiderpool-v1.2.2", "nad-v1.7.7"))
+    sp = "v0.8.13" if spiderpool.startswith("v0.8.") else "v1.2.2"
+    return planes.get((f"kubevirt-{kubevirt}", f"spiderpool-{sp}", "nad-v1.7.7"))
 
 
 def ensure_namespaces(plane: ControlPlane, objects: list[dict[str, Any]]) -> None:
@@ -42,11 +43,11 @@ def ensure_namespaces(plane: ControlPlane, objects: list[dict[str, Any]]) -> Non
                 raise
 
 
-def bundle_versions(path: Path, versions: tuple[str, str] | None) -> str:
+def bundle_versions(path: Path, versions: tuple[str, str] | None) -> tuple[str, str]:
     if versions is not None:
-        return versions[0]
+        return versions
     pinned = load_documents(path.read_text(), path.name)[0].data["spec"]["versions"]
-    return str(pinned["kubevirt"])
+    return str(pinned["kubevirt"]), str(pinned["spiderpool"])
 
 
 CASES = golden_cases()
@@ -56,7 +57,9 @@ CASES = golden_cases()
 def test_rendered_bundle_is_accepted_without_warnings(
     control_planes: ControlPlanes, path: Path, versions: tuple[str, str] | None
 ) -> None:
-    plane = plane_for(control_planes, bundle_versions(path, versions))
+    kubevirt, spiderpool = bundle_versions(path, versions)
+    plane = plane_for(control_planes, kubevirt, spiderpool)
+    assert ("spiderpool-v0.8.13" in plane.crd_sets) == spiderpool.startswith("v0.8.")
     objects = [o for o in yaml.safe_load_all((BUNDLES / golden_name(path, versions)).read_text()) if o]
     ensure_namespaces(plane, objects)
     for obj in objects:
@@ -88,3 +91,10 @@ def test_guide_ippool_verbatim_is_rejected_for_spec_vlan(cluster: ControlPlane) 
         create(cluster.client, guide("02-passt-ippool.yaml"), dry_run=True)
     assert err.value.status.code == 400
     assert 'unknown field "spec.vlan"' in (err.value.status.message or "")
+
+
+def test_guide_ippool_verbatim_is_accepted_by_spiderpool_v0_8_13(cluster_old: ControlPlane) -> None:
+    """SpiderPool v0.8 still had SpiderIPPool spec.vlan (removed in v1.0.0): the guide's pool is valid there."""
+    assert "spiderpool-v0.8.13" in cluster_old.crd_sets
+    stored = create(cluster_old.client, guide("02-passt-ippool.yaml"), dry_run=True).object
+    assert stored["spec"]["vlan"] == 0

@@ -1,4 +1,6 @@
-"""The ``virtnet`` command (also ``kubectl virtnet``). Exit codes: 0 ok, 1 findings, 2 usage or input error.
+"""The ``virtnet`` command (also ``kubectl virtnet``).
+
+Exit codes: 0 ok, 1 findings or refused/failed on the cluster side, 2 usage or input error, 70 internal error.
 
 Each verb lives in its own module and registers itself on the group in :mod:`virtnet.cli.app`.
 """
@@ -12,9 +14,9 @@ from pathlib import Path
 
 import click
 
-from virtnet.cli import lint, pool, vm  # noqa: F401  (register the commands)
-from virtnet.cli.app import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, cli
-from virtnet.errors import VirtnetError
+from virtnet.cli import apply, doctor, lint, pool, status, vm  # noqa: F401  (register the commands)
+from virtnet.cli.app import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, cli
+from virtnet.errors import ClusterError, VirtnetError
 
 __all__ = ["cli", "main", "run"]
 
@@ -36,6 +38,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return EXIT_USAGE
+    except ClusterError as err:  # the cluster refused, failed or was unreachable: exit 1
+        click.echo(f"virtnet: error: {err}", err=True)
+        return EXIT_FINDINGS
+    except KeyboardInterrupt:
+        click.echo("virtnet: interrupted", err=True)
+        return 130
     except VirtnetError as err:
         click.echo(f"virtnet: error: {err}", err=True)
         return EXIT_USAGE

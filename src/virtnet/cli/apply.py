@@ -1,0 +1,3 @@
+"""`virtnet apply` (see docs/cluster.md)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`virtnet doctor` (see docs/cluster.md)."""
+
+from __future__ import annotations

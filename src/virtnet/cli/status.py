@@ -1,0 +1,3 @@
+"""`virtnet status` (see docs/cluster.md)."""
+
+from __future__ import annotations
