@@ -1,4 +1,4 @@
-"""`virtnet pool suggest`."""
+"""`virtnet pool suggest` and `virtnet pool usage`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 import click
 
 from virtnet.cli.app import CONTEXT, cli, read_text
+from virtnet.cli.kube import Target, connection_options
 from virtnet.cli.output import emit_objects
 from virtnet.errors import InputError, Location
-from virtnet.formats.yamlio import Document, load_documents
+from virtnet.formats.yamlio import Document, dump_json, load_documents
 
 # --- pool suggest ----------------------------------------------------------------------------------------------
 
@@ -99,3 +100,122 @@ def _objects(doc: Document) -> list[tuple[Any, tuple[str | int, ...]]]:
 def _pool_name(subnet: str, family: int, prefix: str | None) -> str:
     base = prefix or re.sub(r"[^0-9a-f]+", "-", subnet.split("/")[0].lower()).strip("-")
     return f"{base}-v{family}"
+
+
+# --- pool usage ------------------------------------------------------------------------------------------------
+
+BAR_WIDTH = 30
+FREE_RANGES_SHOWN = 8
+
+
+@pool.command("usage", context_settings=CONTEXT)
+@click.argument("names", nargs=-1, metavar="[POOL]...")
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@connection_options()
+def pool_usage_command(names: Sequence[str], output: str, target: Target) -> None:
+    """Show what each SpiderIPPool holds: total / allocated / reserved / free, free ranges, and who holds each IP.
+
+    Holders come from status.allocatedIPs; each is traced to its VirtualMachine (through the VMI-keyed record,
+    the virt-launcher pod or the SpiderEndpoint) with the VM's state. A stopped VM keeps its IP — SpiderPool
+    releases it only when the VM is deleted — and is shown as such. Reserved = excludeIPs plus SpiderReservedIP
+    objects of the pool's IP version. Free ranges are intervals: a /8 pool costs what a /24 costs.
+
+    \b
+    SpiderIPPools are cluster-scoped; -n/-A choose whose holders are listed (default: the context's namespace;
+    the others are counted). Usage bars are drawn only on a terminal.
+
+    \b
+    JSON (-o json): {"pools":[{"name","ipVersion","subnet","gateway","total","usable","allocated",
+      "reserved":{"total","excludeIPs","spiderReservedIPs"},"free","freeRanges":[{"first","last","count"}],
+      "holders":[{"ip","namespace","record","podUid","interface","kind","name","state","launcherPod","note"}],
+      "holdersInOtherNamespaces","allocatedOutsidePool","problems"}],"namespaces","unreadable","problems"}
+
+    \b
+    Exit codes: 0 shown, 1 a named pool does not exist or the cluster refused, 2 usage error.
+
+    \b
+    Examples:
+      virtnet pool usage -A
+      virtnet pool usage 10-7-v4 -n vms
+      virtnet pool usage -o json | jq '.pools[] | {name, free, stopped: [.holders[] | select(.state=="stopped")]}'
+    """
+    from virtnet.cluster.usage import gather, pool_usage
+
+    with target.connect() as cluster:
+        inputs = gather(cluster, names, target.connection.namespace, all_namespaces=target.all_namespaces)
+    report = pool_usage(inputs)
+    if output == "json":
+        click.echo(dump_json(report.to_json()), nl=False)
+        return
+    click.echo(usage_text(report.to_json(), bars=sys.stdout.isatty()), nl=False)
+
+
+def _bar(allocated: int, reserved: int, total: int) -> str:
+    if total <= 0:
+        return "[" + " " * BAR_WIDTH + "]"
+    used = round(BAR_WIDTH * allocated / total)
+    if allocated and not used:
+        used = 1
+    held = min(BAR_WIDTH - used, round(BAR_WIDTH * reserved / total))
+    return "[" + "█" * used + "▒" * held + "░" * (BAR_WIDTH - used - held) + "]"
+
+
+def _range(first: str, last: str) -> str:
+    return first if first == last else f"{first}-{last}"
+
+
+def usage_text(report: dict[str, Any], *, bars: bool) -> str:
+    """Per pool: the numbers (and a bar on a terminal), free ranges, holders; then what could not be read."""
+    lines: list[str] = []
+    scope = report.get("namespaces")
+    for p in report["pools"]:
+        family = f"IPv{p['ipVersion']}" if p.get("ipVersion") else "IPv?"
+        flags = "".join(
+            f"  [{flag}]" for flag, on in (("default", p.get("default")), ("disabled", p.get("disable"))) if on
+        )
+        gateway = f"  gateway {p['gateway']}" if p.get("gateway") else ""
+        lines.append(f"SpiderIPPool {p['name']}  {family} {p.get('subnet') or '?'}{gateway}{flags}")
+        reserved = p["reserved"]
+        numbers = (
+            f"  total {p['total']}  allocated {p['allocated']}  reserved {reserved['total']} "
+            f"(excludeIPs {reserved['excludeIPs']}, SpiderReservedIP {reserved['spiderReservedIPs']})  free {p['free']}"
+        )
+        if bars:
+            numbers += "  " + _bar(p["allocated"], reserved["total"], p["total"])
+        lines.append(numbers)
+        ranges = p["freeRanges"]
+        if ranges:
+            shown = ", ".join(_range(r["first"], r["last"]) for r in ranges[:FREE_RANGES_SHOWN])
+            more = (
+                f", … {len(ranges) - FREE_RANGES_SHOWN} more (-o json lists all)"
+                if len(ranges) > FREE_RANGES_SHOWN
+                else ""
+            )
+            lines.append(f"  free: {shown}{more}")
+        else:
+            lines.append("  free: none")
+        if p["allocatedOutsidePool"]:
+            lines.append(f"  allocated outside the pool's addresses now: {', '.join(p['allocatedOutsidePool'])}")
+        holders = p["holders"]
+        if holders:
+            lines.append("  holders:")
+            width = max(len(h["ip"]) for h in holders)
+            for h in holders:
+                who = f"{h['kind']} {h['namespace']}/{h['name']}" if h.get("namespace") else f"{h['kind']} {h['name']}"
+                state = h.get("state") or "?"
+                extra = f"  — {h['note']}" if h.get("note") else ""
+                lines.append(f"    {h['ip']:<{width}}  {who}  {state}{extra}")
+        elsewhere = p["holdersInOtherNamespaces"]
+        if elsewhere:
+            where = f"outside {', '.join(scope)}" if scope else "elsewhere"
+            lines.append(f"  {elsewhere} more holder(s) {where} (-A lists them)")
+        for problem in p["problems"]:
+            lines.append(f"  problem: {problem}")
+        lines.append("")
+    if not report["pools"]:
+        lines += ["no SpiderIPPools in the cluster", ""]
+    for item in report["unreadable"]:
+        lines.append(f"skipped: {item['what']}: {item['reason']}")
+    for problem in report["problems"]:
+        lines.append(f"problem: {problem}")
+    return "\n".join(lines).rstrip("\n") + "\n"
