@@ -54,6 +54,7 @@ class Detected:
 
     version: Version | None
     source: str
+    text: str | None = None  # the version as the cluster wrote it (set even when it is not a supported one)
 
     def __str__(self) -> str:
         return f"{self.version} ({self.source})" if self.version else f"unknown ({self.source})"
@@ -103,9 +104,9 @@ def controller_images(deployment: Mapping[str, Any]) -> list[str]:
 
 def _parsed(parse: Any, text: str, source: str) -> Detected:
     try:
-        return Detected(parse(text), source)
+        return Detected(parse(text), source, text)
     except UnsupportedVersionError as err:
-        return Detected(None, f"{source} says {text}: {err}")
+        return Detected(None, f"{source} says {text}: {err}", text)
 
 
 @dataclass(frozen=True)
