@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck layers docs-check unit envtest clean
+.PHONY: demo test setup lint typecheck layers docs-check unit envtest clean bench-cluster
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck layers docs-check unit
+
+# lint --cluster vs kubectl get on an envtest API server with 5,000 VMs (docs/benchmarks.md); builds kubectl once
+bench-cluster: $(STAMP)
+	$(BIN)/python bench/lint_cluster.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

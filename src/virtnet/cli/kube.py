@@ -25,8 +25,11 @@ class Target:
         return Cluster.connect(self.connection)
 
 
-def connection_options(*, all_namespaces: bool = True) -> Callable[[F], F]:
-    """--kubeconfig, --context, -n/--namespace, [-A/--all-namespaces], --request-timeout; passes ``target``."""
+def connection_options(*, all_namespaces: bool = True, namespace_help: str | None = None) -> Callable[[F], F]:
+    """--kubeconfig, --context, -n/--namespace, [-A/--all-namespaces], --request-timeout; passes ``target``.
+
+    ``namespace_help`` replaces the help of -n for a verb where it means a little more (``lint``: also the
+    namespace of file objects that name none)."""
 
     def decorate(func: F) -> F:
         options = [
@@ -37,7 +40,10 @@ def connection_options(*, all_namespaces: bool = True) -> Callable[[F], F]:
             ),
             click.option("--context", "kube_context", metavar="NAME", help="Kubeconfig context (default: current)."),
             click.option(
-                "-n", "--namespace", metavar="NS", help="Namespace (default: the context's namespace, else default)."
+                "-n",
+                "--namespace",
+                metavar="NS",
+                help=namespace_help or "Namespace (default: the context's namespace, else default).",
             ),
             click.option(
                 "--request-timeout",

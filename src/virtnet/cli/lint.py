@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from virtnet.cli.app import CONTEXT, EXIT_FINDINGS, cli, read_text, version_options, versions_from_flags
+from virtnet.cli.kube import Target, connection_options
 from virtnet.errors import InputError, Location
 from virtnet.formats.yamlio import Document, dump_json, load_documents
 
@@ -44,7 +46,14 @@ def _split(values: Sequence[str]) -> tuple[str, ...]:
 
 
 @cli.command("lint", context_settings=CONTEXT)
-@click.argument("paths", nargs=-1, required=True, metavar="FILE|DIR|-...")
+@click.argument("paths", nargs=-1, metavar="[FILE|DIR|-]...")
+@click.option(
+    "--cluster",
+    "live",
+    is_flag=True,
+    help="Check the live objects of the cluster (kubeconfig/context like kubectl) instead of files; versions come "
+    "from the cluster unless the version flags are given.",
+)
 @version_options
 @click.option("-o", "--output", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
 @click.option(
@@ -58,11 +67,17 @@ def _split(values: Sequence[str]) -> tuple[str, ...]:
     show_default=True,
     help="Report findings at or above this severity.",
 )
-@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
-@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of objects that name none.")
+@click.option(
+    "--strict", is_flag=True, help="Exit 1 on warnings too (and, with --cluster, when reading a kind was forbidden)."
+)
+@connection_options(
+    namespace_help="Files: the namespace of objects that name none (default: default). With --cluster: the "
+    "namespace to check (default: the context's namespace); -A checks every namespace."
+)
 @click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal).")
 def lint_command(
     paths: Sequence[str],
+    live: bool,
     kubevirt_version: str | None,
     spiderpool_version: str | None,
     output: str,
@@ -70,17 +85,24 @@ def lint_command(
     disable: Sequence[str],
     severity: str,
     strict: bool,
-    namespace: str,
+    target: Target,
     color: bool | None,
 ) -> None:
     """Check VMs, Multus networks, SpiderMultusConfigs, SpiderIPPools, the KubeVirt CR and spiderpool-conf against
-    each other and against the target versions, before they reach a cluster.
+    each other and against the target versions — in files before they reach a cluster, or live in a cluster.
 
-    Target versions come from the flags, else from a KubeVirt CR status / spiderpool-conf label in the input, else
-    the newest supported. Every finding points at file:line:column of the offending field.
+    Files: target versions come from the flags, else from a KubeVirt CR status / spiderpool-conf label in the input,
+    else the newest supported; every finding points at file:line:column of the offending field.
+
+    --cluster: the same rules on the cluster's VirtualMachines (and VMIs no VM owns), SpiderIPPools, SpiderSubnets,
+    SpiderMultusConfigs, NetworkAttachmentDefinitions, KubeVirt CR and spiderpool-conf, each kind read with
+    paginated lists; versions from the KubeVirt CR status and SpiderPool's controller Deployment; findings name the
+    object and field (JSON: file null). Kinds that are forbidden or not installed are reported as not checked (they
+    do not change the exit code unless --strict). FILE arguments and --cluster do not mix.
 
     \b
-    Exit codes: 0 no errors, 1 errors found (warnings too with --strict), 2 usage or unreadable input.
+    Exit codes: 0 no errors, 1 errors found (warnings too with --strict) or the cluster failed, 2 usage or
+    unreadable input.
     Suppress one rule on one object: metadata.annotations["ignore-check.virtnet.io/<slug>"] = "<reason>".
 
     \b
@@ -89,22 +111,50 @@ def lint_command(
       virtnet lint vm.yaml --kubevirt-version v1.0.1 --spiderpool-version v0.8.0
       virtnet render vm.yaml | virtnet lint -
       virtnet lint -o sarif manifests/ > virtnet.sarif     # GitHub code scanning
+      virtnet lint --cluster -A                            # every namespace of the current context
+      virtnet lint --cluster -n vms -o json --context prod
     """
     from virtnet.lint import LintOptions, Severity, all_rules, lint
     from virtnet.lint.report import sarif, text, to_json
 
     versions_from_flags(kubevirt_version, spiderpool_version)  # flag errors name the flag
-    documents, files = read_inputs(paths)
+    connection = target.connection
+    if live and paths:
+        raise InputError(
+            "--cluster checks the cluster's live objects and takes no FILE arguments; lint files and the cluster "
+            "in two runs",
+            Location(path="--cluster"),
+        )
+    if not live:
+        if not paths:
+            raise InputError("give FILE|DIR|- to check files, or --cluster to check the live objects of a cluster")
+        for flag, given in (
+            ("-A", target.all_namespaces),
+            ("--kubeconfig", connection.kubeconfig),
+            ("--context", connection.context),
+        ):
+            if given:
+                raise InputError(f"{flag} is for --cluster; files are linted without a cluster", Location(path=flag))
     options = LintOptions(
         kubevirt_version=kubevirt_version,
         spiderpool_version=spiderpool_version,
         enable=_split(enable),
         disable=_split(disable),
         severity=Severity(severity),
-        default_namespace=namespace,
-        files=files,
+        default_namespace=connection.namespace or "default",
     )
-    result = lint(documents, options)
+    if live:
+        from virtnet.cluster.lint import lint_cluster
+        from virtnet.lint.engine import enabled_rules
+
+        enabled_rules(options)  # an unknown rule name fails before any request
+        with target.connect() as cluster:
+            result = lint_cluster(cluster, options, all_namespaces=target.all_namespaces)
+        for note in result.not_checked:
+            click.echo(f"virtnet: warning: not checked: {note}", err=True)
+    else:
+        documents, files = read_inputs(paths)
+        result = lint(documents, replace(options, files=files))
     if output == "json":
         click.echo(to_json(result), nl=False)
     elif output == "sarif":
@@ -113,6 +163,8 @@ def lint_command(
         use_colour = color if color is not None else sys.stdout.isatty()
         click.echo(text(result, colour=use_colour), nl=False)
     failing = result.count(Severity.ERROR) + (result.count(Severity.WARNING) if strict else 0)
+    if strict:
+        failing += sum(1 for n in result.not_checked if n.forbidden)
     if failing:
         raise SystemExit(EXIT_FINDINGS)
 

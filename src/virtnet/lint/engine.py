@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from virtnet.errors import InputError, Location
-from virtnet.formats.yamlio import Document
+from virtnet.formats.yamlio import Document, format_path
 from virtnet.lint.context import LintContext, as_map
 from virtnet.lint.model import Finding, LintObject, LintResult, ObjectRef, Path, Rule, Severity
 from virtnet.lint.registry import all_rules, lookup
@@ -36,6 +37,9 @@ class LintOptions:
     severity: Severity = Severity.INFO  # report findings at or above this
     default_namespace: str = "default"
     files: int = field(default=0, compare=False)
+    # Set by a caller that found the versions itself (the cluster: KubeVirt CR status, SpiderPool's Deployment) and
+    # passes them as kubevirt_version/spiderpool_version: replaces "from --kubevirt-version" in the result.
+    versions_from: str | None = None
 
 
 def _resolve(keys: Sequence[str], flag: str) -> set[str]:
@@ -46,6 +50,13 @@ def _resolve(keys: Sequence[str], flag: str) -> set[str]:
             raise InputError(f"no rule '{key}'; `virtnet rules` lists codes and slugs", Location(path=flag))
         codes.add(found.code)
     return codes
+
+
+def enabled_rules(options: LintOptions) -> set[str]:
+    """Codes of the rules to run; an unknown name in --enable/--disable is an input error naming the flag."""
+    rules = all_rules()  # loads the catalogue, which lookup() needs
+    enabled = _resolve(options.enable, "--enable") if options.enable else {r.code for r in rules}
+    return enabled - _resolve(options.disable, "--disable")
 
 
 def objects_of(documents: Sequence[Document], default_namespace: str = "default") -> list[LintObject]:
@@ -73,13 +84,42 @@ def objects_of(documents: Sequence[Document], default_namespace: str = "default"
     return out
 
 
+def live_object(data: Mapping[str, Any], namespaced: bool) -> LintObject:
+    """A live object read from a cluster (no file, no positions); ``namespaced`` comes from discovery."""
+    meta = as_map(data.get("metadata"))
+    namespace = str(meta.get("namespace") or "default") if namespaced else None
+    ref = ObjectRef(str(data.get("apiVersion", "")), str(data.get("kind", "")), namespace, str(meta.get("name", "")))
+    return LintObject(data=data, document=None, base=(), ref=ref)
+
+
 def lint(documents: Sequence[Document], options: LintOptions | None = None) -> LintResult:
     options = options or LintOptions()
-    rules = all_rules()
-    enabled = _resolve(options.enable, "--enable") if options.enable else {r.code for r in rules}
-    enabled -= _resolve(options.disable, "--disable")
     objects = objects_of(documents, options.default_namespace)
-    ctx = LintContext.build(objects, options.kubevirt_version, options.spiderpool_version)
+    return lint_objects(objects, options, files=options.files or len({d.source for d in documents}))
+
+
+def _order(f: Finding) -> tuple[int, str, int, int, str, str]:
+    """Findings in files by file, line, column, code; findings on live objects by object, field path, code."""
+    if f.file is not None:
+        return (0, f.file, f.line or 0, f.column or 0, "", f.rule.code)
+    o = f.object
+    return (1, f"{o.kind}\0{o.namespace or ''}\0{o.name}", 0, 0, format_path(f.path), f.rule.code)
+
+
+def lint_objects(
+    objects: Sequence[LintObject],
+    options: LintOptions | None = None,
+    *,
+    context: Sequence[LintObject] = (),
+    files: int = 0,
+) -> LintResult:
+    """Run the rules on ``objects``; ``context`` objects are seen by the rules (a NAD another namespace's VM
+    references) but not checked themselves."""
+    options = options or LintOptions()
+    rules = all_rules()
+    enabled = enabled_rules(options)
+    everything = [*objects, *context] if context else objects
+    ctx = LintContext.build(everything, options.kubevirt_version, options.spiderpool_version)
     by_kind: dict[str, list[Rule]] = defaultdict(list)
     for r in rules:
         if r.code in enabled:
@@ -108,19 +148,19 @@ def lint(documents: Sequence[Document], options: LintOptions | None = None) -> L
                         message=v.message,
                         fix=v.fix or r.fix,
                         object=obj.ref,
-                        file=obj.document.source,
+                        file=obj.document.source if obj.document is not None else None,
                         line=pos[0] if pos else None,
                         column=pos[1] if pos else None,
                         path=v.path,
                     )
                 )
-    findings.sort(key=lambda f: (f.file, f.line or 0, f.column or 0, f.rule.code))
+    findings.sort(key=_order)
     return LintResult(
         findings=tuple(findings),
         objects=len(objects),
-        files=options.files or len({d.source for d in documents}),
+        files=files,
         kubevirt_version=str(ctx.versions.kubevirt),
         spiderpool_version=str(ctx.versions.spiderpool),
-        versions_from=ctx.versions_from,
+        versions_from=options.versions_from or ctx.versions_from,
         suppressed=suppressed,
     )

@@ -41,10 +41,11 @@ class ObjectRef:
 
 @dataclass(frozen=True)
 class LintObject:
-    """One Kubernetes object from the input, with where it came from."""
+    """One Kubernetes object from the input, with where it came from (``document`` is None for a live object read
+    from a cluster: it has no file and no positions)."""
 
     data: Mapping[str, Any]
-    document: Document
+    document: Document | None
     base: Path  # path of this object inside its document (``('items', 3)`` for a List item)
     ref: ObjectRef
 
@@ -59,6 +60,8 @@ class LintObject:
         return annotations if isinstance(annotations, Mapping) else {}
 
     def position(self, path: Path) -> tuple[int, int] | None:
+        if self.document is None:
+            return None
         return self.document.position((*self.base, *path))
 
 
@@ -109,7 +112,7 @@ class Finding:
     message: str
     fix: str
     object: ObjectRef
-    file: str
+    file: str | None  # None for a live object read from a cluster (``object`` names it)
     line: int | None
     column: int | None
     path: Path
@@ -130,6 +133,24 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class NotChecked:
+    """A kind of live object that could not be read from the cluster, and why (forbidden, not installed)."""
+
+    api_version: str
+    kind: str
+    reason: str  # "forbidden (needs list on virtualmachineinstances.kubevirt.io)", "not installed", …
+    namespace: str | None = None  # the namespace that was refused; None: cluster-wide / every namespace
+    forbidden: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"apiVersion": self.api_version, "kind": self.kind, "namespace": self.namespace, "reason": self.reason}
+
+    def __str__(self) -> str:
+        where = f" in namespace {self.namespace}" if self.namespace else ""
+        return f"{self.kind}{where}: {self.reason}"
+
+
+@dataclass(frozen=True)
 class LintResult:
     findings: tuple[Finding, ...]
     objects: int
@@ -138,12 +159,15 @@ class LintResult:
     spiderpool_version: str
     versions_from: str
     suppressed: int = 0
+    # live objects (``virtnet lint --cluster``): where they were read, and the kinds that could not be
+    cluster: Mapping[str, Any] | None = None  # {"server", "context", "namespace" (None: all namespaces)}
+    not_checked: tuple[NotChecked, ...] = ()
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
 
     def summary(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "errors": self.count(Severity.ERROR),
             "warnings": self.count(Severity.WARNING),
             "infos": self.count(Severity.INFO),
@@ -154,6 +178,10 @@ class LintResult:
             "spiderpoolVersion": self.spiderpool_version,
             "versionsFrom": self.versions_from,
         }
+        if self.cluster is not None:  # only for live objects: file output stays exactly as it was
+            out["cluster"] = dict(self.cluster)
+            out["notChecked"] = [n.to_dict() for n in self.not_checked]
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {"findings": [f.to_dict() for f in self.findings], "summary": self.summary()}

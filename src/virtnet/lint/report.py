@@ -23,16 +23,23 @@ def _plural(n: int, word: str) -> str:
 
 
 def text(result: LintResult, *, colour: bool = False) -> str:
+    """Findings grouped by file (``file:line:column`` per finding) or, for live objects read from a cluster, by
+    object (the field path per finding), then the summary and the versions used."""
+
     def paint(code: str, s: str) -> str:
         return f"{code}{s}{_RESET}" if colour else s
 
     out: list[str] = []
-    for file, group in groupby(result.findings, key=lambda f: f.file):
-        out.append(paint(_BOLD, file))
+    for group_key, group in groupby(result.findings, key=lambda f: f.file if f.file is not None else f.object):
+        live = not isinstance(group_key, str)
+        out.append(paint(_BOLD, str(group_key)))
         for f in group:
-            where = f"{f.line}:{f.column}" if f.line is not None else "-"
             sev = paint(_COLOURS[f.severity], f"{f.severity.value:<7}")
-            out.append(f"  {where:>7}  {sev}  {f.rule.code} {f.rule.slug}  {f.object}: {f.message}")
+            if live:
+                out.append(f"  {sev}  {f.rule.code} {f.rule.slug}  {f.message}")
+            else:
+                where = f"{f.line}:{f.column}" if f.line is not None else "-"
+                out.append(f"  {where:>7}  {sev}  {f.rule.code} {f.rule.slug}  {f.object}: {f.message}")
             path = format_path(f.path)
             if path:
                 out.append(paint(_DIM, f"{'':>11}field: {path}"))
@@ -40,10 +47,18 @@ def text(result: LintResult, *, colour: bool = False) -> str:
         out.append("")
     s = result.summary()
     counts = ", ".join([_plural(s["errors"], "error"), _plural(s["warnings"], "warning"), _plural(s["infos"], "info")])
-    tail = f"{counts} in {_plural(result.objects, 'object')} from {_plural(result.files, 'file')}"
+    if result.cluster is not None:
+        namespace = result.cluster.get("namespace")
+        scope = f"namespace {namespace}" if namespace else "all namespaces"
+        source = f"the cluster at {result.cluster.get('server')} ({scope})"
+    else:
+        source = _plural(result.files, "file")
+    tail = f"{counts} in {_plural(result.objects, 'object')} from {source}"
     if result.suppressed:
         tail += f" ({result.suppressed} suppressed)"
     out.append(tail)
+    if result.not_checked:
+        out.append("not checked: " + "; ".join(str(n) for n in result.not_checked))
     out.append(
         f"versions: KubeVirt {result.kubevirt_version}, SpiderPool {result.spiderpool_version} "
         f"(from {result.versions_from})"
@@ -69,22 +84,21 @@ def _sarif_rule(rule: Rule) -> dict[str, Any]:
 
 
 def _sarif_result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
-    physical: dict[str, Any] = {"artifactLocation": {"uri": f.file.lstrip("./") if f.file != "<stdin>" else "stdin"}}
-    if f.line is not None:
-        physical["region"] = {"startLine": f.line, "startColumn": f.column or 1}
     logical = f"{f.object.kind}/{f.object.namespace + '/' if f.object.namespace else ''}{f.object.name}"
     path = format_path(f.path)
+    location: dict[str, Any] = {"logicalLocations": [{"fullyQualifiedName": f"{logical}:{path}" if path else logical}]}
+    if f.file is not None:  # a live object read from a cluster has only its logical location
+        uri = f.file.lstrip("./") if f.file != "<stdin>" else "stdin"
+        physical: dict[str, Any] = {"artifactLocation": {"uri": uri}}
+        if f.line is not None:
+            physical["region"] = {"startLine": f.line, "startColumn": f.column or 1}
+        location = {"physicalLocation": physical, **location}
     return {
         "ruleId": f.rule.code,
         "ruleIndex": index[f.rule.code],
         "level": SARIF_LEVEL[f.severity],
         "message": {"text": f"{f.object}: {f.message} Fix: {f.fix}"},
-        "locations": [
-            {
-                "physicalLocation": physical,
-                "logicalLocations": [{"fullyQualifiedName": f"{logical}:{path}" if path else logical}],
-            }
-        ],
+        "locations": [location],
     }
 
 
