@@ -105,8 +105,16 @@ class NotFoundError(ClusterError):
 class ConflictError(ClusterError):
     """409: another field manager owns fields virtnet would set, or the object changed since it was read."""
 
-    def __init__(self, message: str, hint: str | None = None, *, managers: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        managers: tuple[str, ...] = (),
+        fields: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.managers = managers
+        self.fields = fields  # (manager, field path) pairs of a server-side apply conflict, e.g. (kubectl, .spec.x)
         super().__init__(message, hint)
 
 

@@ -318,6 +318,53 @@ class ControlPlane:
             proc.stop()
         self._procs.clear()
 
+    # -- kube-apiserver alone (etcd keeps running and keeps the data)
+
+    def stop_apiserver(self) -> None:
+        """Stop only kube-apiserver, as a server that goes away in the middle of a client's work; etcd, the port,
+        the certificates and the token stay, so :meth:`restart_apiserver` brings the same cluster back."""
+        proc = next((p for p in self._procs if p.name == "kube-apiserver"), None)
+        if proc is None:
+            raise EnvtestError("kube-apiserver is not running")
+        self._stopped_apiserver_args = [str(a) for a in proc.popen.args]  # type: ignore[union-attr]  # a list: Popen(argv)
+        proc.stop()
+        self._procs.remove(proc)
+
+    def restart_apiserver(self) -> None:
+        """Start kube-apiserver again with the arguments it had (same port, certificates, token and etcd) and wait
+        until it is ready and serves every CRD again."""
+        argv = getattr(self, "_stopped_apiserver_args", None)
+        if argv is None:
+            raise EnvtestError("restart_apiserver() needs a stop_apiserver() first")
+        self._restarts = getattr(self, "_restarts", 0) + 1
+        self._procs.append(_Process("kube-apiserver", argv, self.workdir / f"kube-apiserver.{self._restarts}.log"))
+        del self._stopped_apiserver_args
+        pki = self.workdir / "pki"
+        token = (pki / "tokens.csv").read_text().split(",", 1)[0]
+        deadline = time.monotonic() + START_TIMEOUT
+        self._wait_ready(pki / "apiserver.crt", token, deadline)
+        # fresh connections: the old keep-alive ones died with the old process
+        if self._client is not None:
+            _close_http(self._client)
+            self._client.close()
+            self._client = Client(KubeConfig.from_file(self.kubeconfig), trust_env=False)
+        http = http_session(self.client)
+        served: dict[str, set[str]] = {}
+        for doc in self._crds:
+            spec = doc["spec"]
+            for v in spec["versions"]:
+                if v.get("served"):
+                    served.setdefault(f"{spec['group']}/{v['name']}", set()).add(spec["names"]["plural"])
+        while served:
+            if time.monotonic() > deadline:
+                raise EnvtestError(f"CRDs not in discovery within {START_TIMEOUT:.0f}s after restart: {sorted(served)}")
+            for gv in sorted(served):
+                resp = http.get(f"/apis/{gv}")
+                if resp.status_code == 200 and served[gv] <= {r["name"] for r in resp.json().get("resources", [])}:
+                    del served[gv]
+            if served:
+                time.sleep(0.05)
+
     # -- start-up steps
 
     def _start_processes(self) -> None:

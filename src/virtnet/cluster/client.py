@@ -499,7 +499,13 @@ def _status_error(
     if code == 404:
         return NotFoundError(f"{what} does not exist", None)
     if code == 409:
-        managers = tuple(sorted(set(re.findall(r'conflict with "([^"]+)"', message))))
+        managers = tuple(sorted(set(re.findall(r'conflicts? with "([^"]+)"', message))))
+        fields = tuple(
+            (m.group(1), str(c.get("field", "")))
+            for c in (details.get("causes") or [])
+            if isinstance(c, dict)
+            and (m := re.match(r'conflict with "([^"]+)"', str(c.get("message", "")))) is not None
+        )
         if managers:
             hint = (
                 f"those fields belong to {', '.join(managers)}; change them there, or take them over with "
@@ -507,7 +513,7 @@ def _status_error(
             )
         else:
             hint = "it changed since it was read; run the command again"
-        return ConflictError(f"{what}: {message}", hint, managers=managers)
+        return ConflictError(f"{what}: {message}", hint, managers=managers, fields=fields)
     if code in (400, 422):
         causes = [
             f"{c.get('field', '')}: {c.get('message', '')}".strip(": ")
@@ -515,6 +521,11 @@ def _status_error(
             if isinstance(c, dict)
         ]
         said = "; ".join(causes) if causes else message
+        return RejectedError(f"the API server refused {what}: {said}", "fix the manifest (virtnet lint tells where)")
+    if code == 500 and message.startswith("failed to create typed patch object"):
+        # an applied field the schema does not declare, on an existing object: kube-apiserver answers 500 where it
+        # means 400 (kubernetes/kubernetes#122480, #139253)
+        said = message.split("): ", 1)[-1]
         return RejectedError(f"the API server refused {what}: {said}", "fix the manifest (virtnet lint tells where)")
     if code == 410:
         return ServerError(f"listing {what} took too long and the server expired the list", "run the command again")
