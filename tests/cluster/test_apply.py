@@ -884,3 +884,15 @@ def test_guide_versions_bundle_on_the_old_stack(old_plane: ControlPlane, tmp_pat
     vm = get(old_plane, KV, "VirtualMachine", "intent-old", "guide")
     assert vm["spec"]["template"]["spec"]["domain"]["devices"]["interfaces"][0]["passt"] == {}
     assert get(old_plane, SP, "SpiderIPPool", "pool-193")["spec"]["subnet"] == "10.193.0.0/16"
+
+
+def test_missing_namespace_refuses_before_the_first_write(plane: ControlPlane, tmp_path: Path) -> None:
+    """A bundle for a namespace that does not exist (and is not in the input): nothing is written, and the one
+    line says which namespace and how to create it — not a misleading "Secret … does not exist" half-way through."""
+    bundle = passt_vm(tmp_path, "ns-missing", "no-such-ns", 47)
+    proc = failed(virtnet_on(plane)("apply", "--no-lint", "-f", str(bundle)))
+    (line,) = proc.stderr.strip().splitlines()
+    assert "namespace no-such-ns does not exist" in line
+    assert "nothing was applied" in line
+    assert "kubectl create namespace no-such-ns" in line
+    assert get(plane, "spiderpool.spidernet.io/v2beta1", "SpiderIPPool", "pool-47") is None

@@ -91,7 +91,29 @@ def resolve(cluster: Cluster, objects: Sequence[tuple[Mapping[str, Any], Locatio
         res = cluster.resource(str(obj["apiVersion"]), str(obj["kind"]))
         ref = Ref.of(obj, res.namespaced, cluster.namespace)
         items.append(Item(dict(obj), ref, location))
+    _check_namespaces(cluster, items)
     return items
+
+
+def _check_namespaces(cluster: Cluster, items: Sequence[Item]) -> None:
+    """Every namespace the input writes into exists or is created by the input — checked before the first write,
+    so a missing namespace does not leave half a bundle behind. A refused read skips the check (the write would
+    then say)."""
+    created = {item.ref.name for item in items if item.ref.kind == "Namespace"}
+    needed = sorted({item.ref.namespace for item in items if item.ref.namespace} - created)
+    for namespace in needed:
+        try:
+            found = cluster.get("v1", "Namespace", namespace)
+        except ForbiddenError:
+            continue
+        if found is None:
+            users = [str(item.ref) for item in items if item.ref.namespace == namespace]
+            raise NotFoundError(
+                f"namespace {namespace} does not exist (needed by {', '.join(users[:3])}"
+                + (f" and {len(users) - 3} more" if len(users) > 3 else "")
+                + "); nothing was applied",
+                f"create it first (kubectl create namespace {namespace}) or add a Namespace object to the input",
+            )
 
 
 @dataclass

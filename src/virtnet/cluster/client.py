@@ -497,6 +497,12 @@ def _status_error(
             resource=rname,
         )
     if code == 404:
+        if details.get("kind") == "namespaces" and resource is not None and resource.plural != "namespaces":
+            missing = details.get("name") or namespace
+            return NotFoundError(
+                f"namespace {missing} does not exist (needed by {what})",
+                f"create it first (kubectl create namespace {missing}) or put a Namespace object in the input",
+            )
         return NotFoundError(f"{what} does not exist", None)
     if code == 409:
         managers = tuple(sorted(set(re.findall(r'conflicts? with "([^"]+)"', message))))
