@@ -58,7 +58,8 @@ def test_guide_findings_on_its_own_versions() -> None:
 def test_guide_findings_on_newer_versions() -> None:
     found = findings(*NEW)
     pool = slugs_for(found, "10-7-v4")
-    assert pool == {"ippool-subnet-invalid": "error", "ippool-removed-field": "error"}
+    # spec.vlan is gone from SpiderPool v1.x's schema: the API server refuses it (unknown-field) and VN014 says why
+    assert pool == {"ippool-subnet-invalid": "error", "ippool-removed-field": "error", "unknown-field": "error"}
     assert slugs_for(found, "passt-macvlan-spiderpool")["binding-unsupported-version"] == "error"
 
 
@@ -93,7 +94,7 @@ def test_exit_codes(tmp_path: Path) -> None:
     warn_only.write_text((ROOT / "tests/fixtures/guide/02-passt-ippool.yaml").read_text())
     assert run_lint(str(warn_only), *OLD).returncode == 0
     assert run_lint(str(warn_only), *OLD, "--strict").returncode == 1
-    assert run_lint(str(warn_only), *NEW, "--disable", "ippool-subnet-invalid,VN014").returncode == 0
+    assert run_lint(str(warn_only), *NEW, "--disable", "ippool-subnet-invalid,VN014,unknown-field").returncode == 0
     assert run_lint(str(tmp_path / "missing.yaml")).returncode == 2
     bad = tmp_path / "bad.yaml"
     bad.write_text("kind: VirtualMachine\nmetadata: {name: [\n")
@@ -110,13 +111,14 @@ def test_suppression_annotation(tmp_path: Path) -> None:
     text = (ROOT / "tests/fixtures/guide/02-passt-ippool.yaml").read_text()
     text = text.replace(
         "  name: 10-7-v4\n",
-        "  name: 10-7-v4\n  annotations:\n    ignore-check.virtnet.io/ippool-removed-field: migrating\n",
+        "  name: 10-7-v4\n  annotations:\n    ignore-check.virtnet.io/ippool-removed-field: migrating\n"
+        "    ignore-check.virtnet.io/unknown-field: migrating\n",
     )
     path = tmp_path / "pool.yaml"
     path.write_text(text)
     data = json.loads(run_lint(str(path), *NEW, "-o", "json").stdout)
     assert {f["slug"] for f in data["findings"]} == {"ippool-subnet-invalid"}
-    assert data["summary"]["suppressed"] == 1
+    assert data["summary"]["suppressed"] == 2
 
 
 def test_stdin_and_lists(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from tests.lint.helpers import expected_lines, lint_file
 from virtnet.lint import all_rules
+from virtnet.lint.registry import lookup
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES = sorted(FIXTURES.glob("*/*.yaml"))
@@ -30,6 +31,15 @@ def test_every_rule_has_a_failing_and_a_passing_fixture() -> None:
 def test_fixture_folders_name_real_rules() -> None:
     slugs = {r.slug for r in all_rules()}
     assert {p.name for p in FIXTURES.iterdir() if p.is_dir()} <= slugs
+
+
+def test_every_bad_fixture_pins_its_finding() -> None:
+    unpinned = [
+        f"{p.parent.name}/{p.name}"
+        for p in CASES
+        if p.name.startswith("bad-") and not any(lookup(code) is lookup(p.parent.name) for code, _ in expected_lines(p))
+    ]
+    assert unpinned == [], f"bad fixtures without a '# expect: VNxxx line N' comment for their own rule: {unpinned}"
 
 
 @pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.name}" for p in CASES])

@@ -7,7 +7,6 @@ import json
 import random
 import re
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -386,7 +385,9 @@ def test_vn012_ip_version_mismatch_and_wrong_api_version() -> None:
 def test_vn013_reports_each_pool_with_its_partner() -> None:
     objs = [pool("a", "10.0.0.0/16", []), pool("b", "10.0.5.0/24", []), pool("c", "10.1.0.0/24", [])]
     found = run_objects(objs, "VN013")
-    assert sorted(f.object.name for f in found) == ["a", "b"]
+    # issue 9: each overlapping pair once, on the pool that comes second (the one SpiderPool rejects), naming both
+    assert [f.object.name for f in found] == ["b"]
+    assert " a " in f" {found[0].message} " or "and a " in found[0].message
     assert all(f.path == ("spec", "subnet") for f in found)
 
 
@@ -414,13 +415,14 @@ def test_vn013_sweep_agrees_with_pairwise_overlap(seed: int) -> None:
     rng = random.Random(seed)
     objs = _random_pools(rng, rng.randrange(2, 6))  # at most MAX_LISTED partners: nothing is capped
     specs = {o["metadata"]["name"]: PoolSpec.from_manifest(o) for o in objs}
-    expected = {(a, b) for a in specs for b in specs if a != b and overlap(specs[a], specs[b])}
-    found = {
-        (f.object.name, m.group(1))
+    expected = {frozenset((a, b)) for a in specs for b in specs if a != b and overlap(specs[a], specs[b])}
+    pairs = [
+        frozenset((f.object.name, m.group(1)))
         for f in run_objects(objs, "VN013")
         if (m := re.search(r"SpiderIPPool \S+ (?:\(spec.subnet \S+\) )?and (\S+)", f.message))
-    }
-    assert found == expected
+    ]
+    assert set(pairs) == expected
+    assert len(pairs) == len(expected)  # issue 9: each pair once, not once from each pool
 
 
 def test_vn013_index_is_built_once_per_context_and_not_quadratic() -> None:
@@ -439,21 +441,16 @@ def test_vn013_index_is_built_once_per_context_and_not_quadratic() -> None:
         return original(c)
 
     check = ippool_rules.per_context(counting)
-    start = time.perf_counter()
     index = check(ctx)
     for _ in ctx.objects:
         check(ctx)
-    elapsed = time.perf_counter() - start
-    assert calls == 1
-    assert elapsed < 5
+    assert calls == 1  # built once per context, not once per pool (timing lives in bench/, not here)
     assert all(len(v) <= ippool_rules.MAX_LISTED + 1 for v in index.subnets.values())
     assert all(len(v) <= ippool_rules.MAX_LISTED + 1 for v in index.addresses.values())
     assert index.subnets["p17"] == ["wide"]
     assert len(index.subnets["wide"]) == ippool_rules.MAX_LISTED + 1
     assert len(index.addresses["same0"]) == ippool_rules.MAX_LISTED + 1
-    start = time.perf_counter()
     found = [f for f in lint(docs, LintOptions(enable=("VN013",))).findings if f.object.name == "wide"]
-    assert time.perf_counter() - start < 30
     assert len(found) == ippool_rules.MAX_LISTED + 1  # five partners and a "more than listed" summary
     assert "more pools than the 5 listed" in found[-1].message
 
