@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +13,15 @@ import pytest
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
+# The scripts run with an empty home of their own: `virtnet new vm` without --ssh-key reads ~/.ssh/id_*.pub, and a
+# test must give the same result on every machine, never the developer's own key (or kubeconfig).
+HOME = Path(tempfile.mkdtemp(prefix="virtnet-cli-home-"))
+
+
+def script_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTNET_DEBUG", "KUBECONFIG")}
+    env["HOME"] = str(HOME)
+    return env
 
 
 def run_script(
@@ -19,7 +30,14 @@ def run_script(
     exe = BIN / script
     assert exe.exists(), f"console script {script} is not installed in {BIN}: run `make setup`"
     return subprocess.run(
-        [str(exe), *args], input=stdin, capture_output=True, text=True, cwd=cwd or ROOT, timeout=60, check=False
+        [str(exe), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=script_env(),
+        timeout=60,
+        check=False,
     )
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 from .envtest import REPO_ROOT, ControlPlane
 
 BIN = Path(sys.executable).parent
+EMPTY_HOME = Path(tempfile.mkdtemp(prefix="virtnet-cluster-home-"))
 
 
 class Runner(Protocol):
@@ -35,7 +37,9 @@ def run_virtnet(
     exe = BIN / "virtnet"
     assert exe.exists(), f"console script virtnet is not installed in {BIN}: run `make setup`"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("VIRTNET_DEBUG")}
-    environ["HOME"] = environ.get("HOME", "/nonexistent")
+    # an empty home: `virtnet new vm` without --ssh-key would read the developer's ~/.ssh (a test passes HOME in
+    # env to test ~/.kube/config)
+    environ["HOME"] = str(EMPTY_HOME)
     if kubeconfig is not None:
         environ["KUBECONFIG"] = str(kubeconfig)
     environ.update(env or {})

@@ -56,8 +56,9 @@ def ensure_namespace(client: Client, name: str) -> None:
 
 
 def render_bundle(*args: str) -> list[dict[str, Any]]:
-    """``virtnet new vm ARGS -o json`` through the console script: the bundle's objects in apply order."""
-    proc = run_virtnet("new", "vm", *args, "-o", "json")
+    """``virtnet new vm ARGS -o json`` through the console script: the bundle's objects in apply order (the KubeVirt
+    CR patch included)."""
+    proc = run_virtnet("new", "vm", *args, "-o", "json", "--include-kubevirt-patch")
     assert proc.returncode == 0, proc.stderr
     return list(parse_json(proc)["items"])
 

@@ -82,8 +82,9 @@ def patch(plane: ControlPlane, obj: dict[str, Any], body: dict[str, Any], manage
 
 
 def new_vm(tmp_path: Path, name: str, *args: str) -> Path:
-    """``virtnet new vm NAME ARGS`` (the rendered bundle) written to a file, as a user would."""
-    proc = run_virtnet("new", "vm", name, *args, "-q")
+    """``virtnet new vm NAME ARGS`` (the rendered bundle, with the KubeVirt CR patch that apply merges) written to
+    a file, as a user would."""
+    proc = run_virtnet("new", "vm", name, *args, "-q", "--include-kubevirt-patch")
     assert proc.returncode == 0, proc.stderr
     path = tmp_path / f"{name}.yaml"
     path.write_text(proc.stdout)

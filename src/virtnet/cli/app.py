@@ -23,19 +23,21 @@ def version_options(func: F) -> F:
     func = click.option(
         "--spiderpool-version",
         metavar="V",
-        help=f"Target SpiderPool version ({SPIDERPOOL.oldest.minor_line}…{SPIDERPOOL.newest.minor_line}; "
-        f"default {SPIDERPOOL.newest}).",
+        help=f"Target SpiderPool version ({SPIDERPOOL.oldest.minor_line}…{SPIDERPOOL.newest.minor_line}, any patch "
+        f"release; default {SPIDERPOOL.newest}).",
     )(func)
     func = click.option(
         "--kubevirt-version",
         metavar="V",
-        help=f"Target KubeVirt version ({KUBEVIRT.oldest.minor_line}…{KUBEVIRT.newest.minor_line}; "
-        f"default {KUBEVIRT.newest}).",
+        help=f"Target KubeVirt version ({KUBEVIRT.oldest.minor_line}…{KUBEVIRT.newest.minor_line}, any patch "
+        f"release; default {KUBEVIRT.newest}).",
     )(func)
     return func
 
 
-def versions_from_flags(kubevirt: str | None, spiderpool: str | None) -> TargetVersions:
+def versions_from_flags(kubevirt: str | None, spiderpool: str | None, *, announce: bool = True) -> TargetVersions:
+    """The versions the flags name (None = the newest supported; '' is an error naming the flag). ``announce``: say
+    on stderr when a version is newer than the newest release virtnet was checked against."""
     try:
         kv = TargetVersions.parse(kubevirt, None).kubevirt
     except VirtnetError as err:
@@ -44,7 +46,11 @@ def versions_from_flags(kubevirt: str | None, spiderpool: str | None) -> TargetV
         sp = TargetVersions.parse(None, spiderpool).spiderpool
     except VirtnetError as err:
         raise InputError(str(err), Location(path="--spiderpool-version")) from None
-    return TargetVersions(kv, sp)
+    versions = TargetVersions(kv, sp)
+    if announce:
+        for message in versions.notes():
+            click.echo(f"note: {message}", err=True)
+    return versions
 
 
 @click.group(context_settings=CONTEXT)

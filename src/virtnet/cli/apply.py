@@ -61,7 +61,7 @@ APPLY_HELP = """Apply manifests (or an intent, rendered first) to the cluster, i
     \b
     Examples:
       virtnet new vm vm1 --mode passt --nic master=ens192,subnet=10.7.0.0/16,gateway=10.7.0.1,ips=10.7.1.10-10.7.1.99 \\
-        | virtnet apply -f - --wait
+        --include-kubevirt-patch | virtnet apply -f - --wait     # the KubeVirt CR change is merged, never replaced
       virtnet apply -f bundle/ --dry-run=server
       virtnet apply --intent vm.yaml --wait
       virtnet apply -f vm.yaml -o json | jq '.objects[] | select(.action != "unchanged")'

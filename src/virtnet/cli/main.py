@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from virtnet.cli import apply, doctor, lint, pool, status, vm  # noqa: F401  (register the commands)
+from virtnet.cli import apply, doctor, lint, pool, setnet, status, vm  # noqa: F401  (register the commands)
 from virtnet.cli.app import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, cli
 from virtnet.errors import ClusterError, VirtnetError
 

@@ -13,7 +13,7 @@ from virtnet.cli.app import CONTEXT, cli, read_text
 from virtnet.cli.kube import Target, connection_options
 from virtnet.cli.output import emit_objects
 from virtnet.errors import InputError, Location
-from virtnet.formats.yamlio import Document, dump_json, load_documents
+from virtnet.formats.yamlio import dump_json
 
 # --- pool suggest ----------------------------------------------------------------------------------------------
 
@@ -24,23 +24,49 @@ def pool() -> None:
 
 
 @pool.command("suggest", context_settings=CONTEXT)
-@click.option("--nic", required=True, help="The node NIC the pool's network is on, e.g. ens192.")
+@click.option("--nic", required=True, help="The node NIC the pool's network is on, e.g. ens192 (or an altname).")
 @click.option(
     "--ip-addr",
     "ip_addr",
     required=True,
+    multiple=True,
     metavar="FILE",
-    help="Output of `ip -j addr` or `ip a` ('-' = stdin).",
+    help="Output of `ip -j addr` or `ip a` ('-' = stdin); repeat to merge several (e.g. of `ip -4 a` and `ip -6 a`).",
 )
-@click.option("--ip-route", "ip_route", metavar="FILE", help="Output of `ip -j route` or `ip route` (for the gateway).")
+@click.option(
+    "--ip-route",
+    "ip_route",
+    multiple=True,
+    metavar="FILE",
+    help="Output of `ip -j route` or `ip route` (for the gateway); repeat to merge several (e.g. `ip -6 route`).",
+)
+@click.option(
+    "--subnet",
+    metavar="CIDR",
+    help="The pool's subnet: for a NIC without addresses (a macvlan master) or to choose one of the NIC's subnets.",
+)
+@click.option("--family", type=click.Choice(["4", "6"]), help="Only this IP family (default: each family the NIC has).")
 @click.option("--count", type=click.IntRange(min=1), default=100, show_default=True, help="Addresses wanted.")
-@click.option("--existing", multiple=True, metavar="FILE", help="SpiderIPPool manifests to avoid (repeatable).")
-@click.option("--name", "pool_name", help="Name of the pool to print (default: derived from the subnet).")
+@click.option(
+    "--existing",
+    multiple=True,
+    metavar="FILE|DIR",
+    help="SpiderIPPool manifests to avoid: files or directories (read like `virtnet lint` reads them, any *List "
+    "unpacked; repeatable).",
+)
+@click.option(
+    "--name",
+    "pool_name",
+    help="Name of the pool to print (default: derived from the subnet). With two families, a -v4/-v6 suffix is "
+    "added (or replaced).",
+)
 @click.option("-o", "--output", type=click.Choice(["text", "yaml", "json"]), default="text", show_default=True)
 def pool_suggest(
     nic: str,
-    ip_addr: str,
-    ip_route: str | None,
+    ip_addr: Sequence[str],
+    ip_route: Sequence[str],
+    subnet: str | None,
+    family: str | None,
     count: int,
     existing: Sequence[str],
     pool_name: str | None,
@@ -48,37 +74,69 @@ def pool_suggest(
 ) -> None:
     """Suggest subnet, gateway and a free address range for a SpiderIPPool on a node NIC.
 
-    Reads what the guide asks you to read by hand: the node's addresses and default route. The range avoids
-    the network and broadcast addresses, every node address, the gateway and every existing pool's addresses.
-    With -o yaml it prints a ready SpiderIPPool.
+    Reads what the guide asks you to read by hand: the node's addresses and routes. The range avoids the network
+    and broadcast addresses, every node address, the gateway and every existing pool's addresses. A dual-stack NIC
+    gets one suggestion per family (--family picks one). A NIC without addresses, such as a macvlan master, needs
+    --subnet. With -o yaml it prints ready SpiderIPPools.
 
     \b
     Examples:
       ip -j addr > addr.json; ip -j route > route.json
       virtnet pool suggest --nic ens192 --ip-addr addr.json --ip-route route.json --count 101
-      ssh node1 ip a | virtnet pool suggest --nic ens192 --ip-addr - -o yaml --existing pools.yaml
+      virtnet pool suggest --nic ens192 --ip-addr addr.json --ip-route route4.txt --ip-route route6.txt -o yaml
+      virtnet pool suggest --nic ens224 --ip-addr addr.json --subnet 10.50.0.0/24 --name vlan50
+      ssh node1 ip a | virtnet pool suggest --nic ens192 --ip-addr - -o yaml --existing pools/
     """
+    from virtnet.cli.lint import read_inputs
     from virtnet.cli.tables import suggestion_text
-    from virtnet.formats.iproute import parse_addresses, parse_routes
-    from virtnet.model.ippool import PoolSpec
-    from virtnet.model.suggest import suggest_pools
+    from virtnet.formats.iproute import parse_addresses, parse_links, parse_routes
+    from virtnet.formats.yamlio import manifest_objects
+    from virtnet.model.ippool import PoolSpec, canonical_subnet
+    from virtnet.model.suggest import HostAddress, HostLink, HostRoute, suggest_pools
 
-    addr_text = sys.stdin.read() if ip_addr == "-" else read_text(ip_addr, "ip addr", "--ip-addr")
-    addresses = parse_addresses(addr_text, "<stdin>" if ip_addr == "-" else ip_addr)
-    routes = parse_routes(read_text(ip_route, "ip route", "--ip-route"), ip_route) if ip_route else []
+    if list(ip_addr).count("-") > 1:
+        raise InputError("'-' (stdin) can be read once", Location(path="--ip-addr"))
+    addresses: list[HostAddress] = []
+    links: list[HostLink] = []
+    for path in ip_addr:
+        text = sys.stdin.read() if path == "-" else read_text(path, "ip addr", "--ip-addr")
+        source = "<stdin>" if path == "-" else path
+        addresses += [a for a in parse_addresses(text, source) if a not in addresses]
+        links += parse_links(text, source)
+    routes: list[HostRoute] = []
+    for path in ip_route:
+        routes += [r for r in parse_routes(read_text(path, "ip route", "--ip-route"), path) if r not in routes]
+    wanted = None
+    if subnet is not None:
+        try:
+            wanted, _canonical = canonical_subnet(subnet, path="subnet")
+        except InputError as err:
+            raise InputError(err.message, Location(path="--subnet")) from None
     pools: list[PoolSpec] = []
-    for path in existing:
-        for doc in load_documents(read_text(path, "pool", "--existing"), path):
-            for obj, where in _objects(doc):
-                if isinstance(obj, dict) and obj.get("kind") == "SpiderIPPool":
+    if existing:
+        documents, _files = read_inputs(existing)
+        for doc in documents:
+            for obj, where in manifest_objects(doc):
+                if obj.get("kind") == "SpiderIPPool":
                     try:
                         pools.append(PoolSpec.from_manifest(obj))
                     except InputError as err:
                         raise doc.locate(err, where) from None
     try:
-        suggestions = suggest_pools(nic, addresses, routes, count, pools)
+        suggestions = suggest_pools(
+            nic,
+            addresses,
+            routes,
+            count,
+            pools,
+            links=links,
+            family=4 if family == "4" else 6 if family == "6" else None,
+            subnet=wanted,
+        )
     except InputError as err:
-        flag = {"nic": "--nic", "count": "--count"}.get(err.location.path or "", err.location.path)
+        flag = {"nic": "--nic", "count": "--count", "family": "--family"}.get(
+            err.location.path or "", err.location.path
+        )
         raise InputError(err.message, Location(path=flag)) from None
     if output == "text":
         click.echo(suggestion_text(suggestions), nl=False)
@@ -90,15 +148,11 @@ def pool_suggest(
     emit_objects(manifests, output, None)
 
 
-def _objects(doc: Document) -> list[tuple[Any, tuple[str | int, ...]]]:
-    data = doc.data
-    if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
-        return [(item, ("items", i)) for i, item in enumerate(data["items"])]
-    return [(data, ())]
-
-
 def _pool_name(subnet: str, family: int, prefix: str | None) -> str:
+    """``<prefix>-v4`` / ``<prefix>-v6`` (a -v4/-v6 the prefix ends in is replaced, never doubled); without a prefix
+    the subnet's address with '-' for its separators."""
     base = prefix or re.sub(r"[^0-9a-f]+", "-", subnet.split("/")[0].lower()).strip("-")
+    base = re.sub(r"-v[46]$", "", base)
     return f"{base}-v{family}"
 
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from virtnet.lint.model import Rule
 from virtnet.model.modes import ModeCapabilities
 from virtnet.model.suggest import PoolSuggestion
 from virtnet.model.versions import TargetVersions
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 address``, ``2 addresses``."""
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count} {noun}{'es' if noun.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
 
 
 def _yes(flag: bool) -> str:
@@ -29,6 +37,7 @@ def modes_text(versions: TargetVersions, matrix: Sequence[ModeCapabilities]) -> 
             "SPIDERPOOL",
             "FIXED IP",
             "MULTI-NIC",
+            "+OVS NICS",
             "MIGRATION: KUBEVIRT",
             "SPIDERPOOL DOCS",
         ]
@@ -43,6 +52,7 @@ def modes_text(versions: TargetVersions, matrix: Sequence[ModeCapabilities]) -> 
                 m.spiderpool,
                 _yes(m.fixed_ip),
                 _yes(m.multi_nic),
+                _yes(m.secondary_ovs),
                 "allowed" if m.live_migration.kubevirt_allows else "refused",
                 m.live_migration.spiderpool_verdict,
             ]
@@ -53,6 +63,7 @@ def modes_text(versions: TargetVersions, matrix: Sequence[ModeCapabilities]) -> 
         out.append(f"  VM IP:           {m.vm_ip}\n")
         out.append(f"  fixed IP:        {_yes(m.fixed_ip)}: {m.fixed_ip_reason}\n")
         out.append(f"  multi-NIC:       {_yes(m.multi_nic)}: {m.multi_nic_reason}\n")
+        out.append(f"  +OVS NICs:       {_yes(m.secondary_ovs)}: {m.secondary_ovs_reason}\n")
         out.append(f"  live migration:  KubeVirt: {m.live_migration.kubevirt}\n")
         out.append(f"                   SpiderPool: {m.live_migration.spiderpool}\n")
         out.append(f"                   storage: {m.live_migration.storage}\n")
@@ -70,9 +81,25 @@ def suggestion_text(suggestions: Sequence[PoolSuggestion]) -> str:
         out.append(f"NIC {s.nic} (IPv{s.family})\n")
         out.append(f"  subnet:   {s.subnet}\n")
         out.append(f"  gateway:  {s.gateway if s.gateway is not None else '(none found: pass --ip-route)'}\n")
-        out.append(f"  ips:      {', '.join(s.ips.to_spiderpool())}  ({s.ips.size} addresses)\n")
+        out.append(f"  ips:      {', '.join(s.ips.to_spiderpool())}  ({plural(s.ips.size, 'address')})\n")
         for line in s.avoided:
             out.append(f"  avoided:  {line}\n")
         for line in s.notes:
             out.append(f"  note:     {line}\n")
+    return "".join(out)
+
+
+def rule_text(rule: Rule) -> str:
+    """One lint rule in full, for `virtnet rules RULE` (texts unwrapped, so they copy and grep whole)."""
+    out = [
+        f"{rule.code} {rule.slug}  ({rule.severity.value})\n",
+        f"{rule.summary}\n\n",
+        f"checks:      {', '.join(rule.kinds)}\n",
+        f"versions:    {rule.versions}\n\n",
+        f"Why it matters: {rule.why}\n\n",
+        f"How to fix: {rule.fix}\n\n",
+        "References:\n",
+        *(f"  - {ref}\n" for ref in rule.references),
+        f'\nSuppress on one object: metadata.annotations["ignore-check.virtnet.io/{rule.slug}"] = "<reason>"\n',
+    ]
     return "".join(out)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -300,6 +300,33 @@ class Cluster:
             params["dryRun"] = "All"
         resp = self._send(
             "PUT", res.path(ns, name), what=what, verb="update", resource=res, namespace=ns, params=params, json=obj
+        )
+        return _json(resp, what)
+
+    def json_patch(
+        self,
+        obj: Mapping[str, Any],
+        operations: Sequence[Mapping[str, Any]],
+        *,
+        field_manager: str = FIELD_MANAGER,
+        dry_run: bool = False,
+    ) -> Obj:
+        """PATCH the object with an RFC 6902 JSON patch (``test`` operations make it conditional: 422 otherwise)."""
+        res, ns, name = self._locate(obj)
+        what = describe(res.api_version, res.kind, ns, name)
+        params = {"fieldManager": field_manager, "fieldValidation": "Strict"}
+        if dry_run:
+            params["dryRun"] = "All"
+        resp = self._send(
+            "PATCH",
+            res.path(ns, name),
+            what=what,
+            verb="patch",
+            resource=res,
+            namespace=ns,
+            params=params,
+            content=json.dumps([dict(o) for o in operations]).encode(),
+            headers={"Content-Type": "application/json-patch+json"},
         )
         return _json(resp, what)
 

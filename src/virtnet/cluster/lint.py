@@ -12,11 +12,18 @@ What is read, and why:
 - SpiderMultusConfigs and NetworkAttachmentDefinitions of every namespace: VMs reference NADs across namespaces
   (SpiderPool's live in kube-system), so with ``-n NS`` those of other namespaces are read as context only — the
   rules see them, findings are reported only for objects of NS and for cluster-wide objects.
+- SpiderEndpoints of the namespace(s) read, as context only (SpiderPool writes them): the address it keeps for
+  each VM (rule endpoint-pool-changed).
 - SpiderIPPools and SpiderSubnets (cluster-scoped), the KubeVirt CR and ``spiderpool-conf`` (from
   :func:`virtnet.cluster.read.read_facts`, which also gives the versions: KubeVirt CR status, the
   spiderpool-controller Deployment's Helm labels).
 
 A kind that is forbidden or not installed is listed in the result's ``not_checked``; it never stops the run.
+
+Schemas: the schema rules (unknown-field, schema-invalid) check live objects against the cluster's own CRDs — one
+``get`` per CustomResourceDefinition of the kinds read (KubeVirt's CRDs carry the schemas virt-operator installs, so
+they match the release running there). A CRD that cannot be read (forbidden, not installed) falls back to virtnet's
+shipped schema of the target version, and the summary says so.
 ``metadata.managedFields`` is dropped (server bookkeeping no rule reads); ``status`` is kept, rules read it
 deliberately (the KubeVirt CR's versions, a pool's ``status.allocatedIPCount``).
 """
@@ -31,7 +38,9 @@ from virtnet.cluster.facts import KUBEVIRT_GV, NAD_GV, SPIDERPOOL_CONF, SPIDERPO
 from virtnet.errors import ClusterError, ForbiddenError, NotInstalledError
 from virtnet.lint.engine import LintOptions, lint_objects, live_object
 from virtnet.lint.model import LintObject, LintResult, NotChecked
-from virtnet.model.versions import KUBEVIRT, SPIDERPOOL
+from virtnet.lint.schema import Catalog, shipped_catalog
+from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, TargetVersions
+from virtnet.schemas import KindSchema, from_crd
 
 if TYPE_CHECKING:
     from virtnet.cluster.client import Cluster
@@ -45,6 +54,7 @@ class Kind:
     kind: str
     namespaced: bool
     cluster_wide: bool = False  # read in every namespace even with -n (references cross namespaces)
+    context_only: bool = False  # seen by the rules, never checked itself (written by a controller, not the user)
 
 
 WORKLOADS = (Kind(KUBEVIRT_GV, "VirtualMachine", True), Kind(KUBEVIRT_GV, "VirtualMachineInstance", True))
@@ -53,6 +63,8 @@ NETWORKS = (
     Kind(NAD_GV, "NetworkAttachmentDefinition", True, cluster_wide=True),
 )
 POOLS = (Kind(SPIDERPOOL_GV, "SpiderIPPool", False), Kind(SPIDERPOOL_GV, "SpiderSubnet", False))
+# SpiderEndpoints (named after the VMI): the address SpiderPool keeps for a VM, for endpoint-pool-changed (VN031)
+ENDPOINTS = (Kind(SPIDERPOOL_GV, "SpiderEndpoint", True, context_only=True),)
 KINDS: tuple[Kind, ...] = (*WORKLOADS, *POOLS, *NETWORKS)
 
 
@@ -74,6 +86,13 @@ class Gathered:
     facts: Facts
     reads: list[Read]
     namespace: str | None  # None: every namespace (-A)
+    # CustomResourceDefinitions by name: the object, None (not there), or why it could not be read
+    crds: dict[str, dict[str, Any] | ClusterError | None] = field(default_factory=dict)
+
+
+CRD_GV = "apiextensions.k8s.io/v1"
+# The CRDs whose schemas check what lint reads (the kinds of KINDS and the KubeVirt CR).
+SCHEMA_KINDS = (*(k.kind for k in KINDS), "KubeVirt")
 
 
 @dataclass(frozen=True)
@@ -95,7 +114,7 @@ def gather(cluster: Cluster, namespace: str | None) -> Gathered:
 
     facts = read_facts(cluster)
     reads: list[Read] = []
-    for kind in KINDS:
+    for kind in (*KINDS, *ENDPOINTS):  # SpiderEndpoints: context only, not schema-checked
         if not kind.namespaced or namespace is None:
             listing = cluster.listing(kind.api_version, kind.kind, all_namespaces=True)
             reads.append(Read(kind, listing.items, listing.error))
@@ -110,7 +129,19 @@ def gather(cluster: Cluster, namespace: str | None) -> Gathered:
             refused = None
         listing = cluster.listing(kind.api_version, kind.kind, namespace)
         reads.append(Read(kind, listing.items, listing.error, namespace=namespace, fallback_from=refused))
-    return Gathered(facts, reads, namespace)
+    crds: dict[str, dict[str, Any] | ClusterError | None] = {}
+    for name in crd_names():
+        try:
+            crds[name] = cluster.get(CRD_GV, "CustomResourceDefinition", name)
+        except (ForbiddenError, NotInstalledError) as err:
+            crds[name] = err
+    return Gathered(facts, reads, namespace, crds)
+
+
+def crd_names() -> list[str]:
+    """The CRDs whose schemas lint --cluster reads (named as the shipped schemas name them)."""
+    shipped = shipped_catalog(TargetVersions())
+    return sorted({k.crd for kind in SCHEMA_KINDS for k in shipped.kinds.get(kind, ())})
 
 
 # --- pure: what was read → lint objects ---------------------------------------------------------------------------
@@ -151,7 +182,9 @@ def live_objects(
     not_checked: list[NotChecked] = []
     for read in reads:
         kind = read.kind
-        if read.error is not None:
+        if kind.context_only and isinstance(read.error, NotInstalledError):
+            pass  # SpiderPool itself is missing: its pools' "not installed" says so already
+        elif read.error is not None:
             not_checked.append(
                 NotChecked(
                     kind.api_version,
@@ -176,7 +209,7 @@ def live_objects(
             if kind.kind == "VirtualMachineInstance" and _owned_by_vm(item):
                 continue  # its VirtualMachine is checked
             obj = live_object(_clean(item), kind.namespaced)
-            if kind.namespaced and namespace is not None and obj.ref.namespace != namespace:
+            if kind.context_only or (kind.namespaced and namespace is not None and obj.ref.namespace != namespace):
                 context.append(obj)
             else:
                 objects.append(obj)
@@ -220,6 +253,35 @@ def versions_of(facts: Facts, kubevirt: str | None, spiderpool: str | None) -> t
     return chosen[0], chosen[1], "; ".join(sources)
 
 
+def schema_catalog(crds: Mapping[str, dict[str, Any] | ClusterError | None], shipped: Catalog) -> Catalog:
+    """Pure: the schemas to check live objects with — each kind's from the cluster's CRD, or, where the CRD could not
+    be read, the shipped one of the target version (the notes say which and why)."""
+    kinds: dict[str, tuple[KindSchema, ...]] = {}
+    notes: list[str] = []
+    read: list[str] = []
+    for name, crd in sorted(crds.items()):
+        if isinstance(crd, dict):
+            schemas, dropped = from_crd(crd)
+            notes.extend(dropped)
+            if schemas:
+                kinds[schemas[0].kind] = tuple(schemas)
+                read.append(name)
+                continue
+        why = _reason(crd) if isinstance(crd, ClusterError) else "not found"
+        fallback = [k for ks in shipped.kinds.values() for k in ks if k.crd == name]
+        if fallback:
+            kinds.setdefault(fallback[0].kind, tuple(fallback))
+            notes.append(f"CRD {name}: {why}; its objects are validated against {fallback[0].release} (shipped)")
+    for kind, shipped_kinds in shipped.kinds.items():
+        kinds.setdefault(kind, shipped_kinds)
+    source = (
+        "the cluster's CRD schemas (" + ", ".join(read) + ")"
+        if read
+        else f"{shipped.source} (the cluster's CRDs could not be read)"
+    )
+    return Catalog(kinds, source, (*shipped.notes, *notes))
+
+
 def _namespace_of(obj: Mapping[str, Any] | None) -> str | None:
     namespace = (obj or {}).get("metadata", {}).get("namespace")
     return str(namespace) if namespace else None
@@ -240,7 +302,14 @@ def lint_gathered(gathered: Gathered, options: LintOptions, *, server: str, cont
         conf_namespace=_namespace_of(facts.spiderpool_deployment),
     )
     kv, sp, versions_from = versions_of(facts, options.kubevirt_version, options.spiderpool_version)
-    options = replace(options, kubevirt_version=kv, spiderpool_version=sp, versions_from=versions_from)
+    shipped = shipped_catalog(TargetVersions.parse(kv, sp))
+    options = replace(
+        options,
+        kubevirt_version=kv,
+        spiderpool_version=sp,
+        versions_from=versions_from,
+        schemas=options.schemas or schema_catalog(gathered.crds, shipped),
+    )
     result = lint_objects(live.objects, options, context=live.context)
     cluster = {"server": server, "context": context, "namespace": gathered.namespace}
     return replace(result, cluster=cluster, not_checked=live.not_checked)

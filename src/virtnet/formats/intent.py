@@ -15,10 +15,12 @@ import jsonschema
 from virtnet.errors import InputError, Location, UnsupportedVersionError
 from virtnet.formats.yamlio import Document, format_path, load_documents
 from virtnet.model.capabilities import Binding
+from virtnet.model.identity import label_key_problem, label_value_problem
 from virtnet.model.intent import (
     CloudInitIntent,
     Cpu,
     Disk,
+    DiskKind,
     Intent,
     NicIntent,
     PoolIntent,
@@ -123,7 +125,10 @@ INTENT_SCHEMA: dict[str, Any] = {
                 "versions": {
                     "type": "object",
                     "additionalProperties": False,
-                    "properties": {"kubevirt": {"type": "string"}, "spiderpool": {"type": "string"}},
+                    "properties": {
+                        "kubevirt": {"type": "string", "description": "v1.0 to v1.9, any patch release."},
+                        "spiderpool": {"type": "string", "description": "v0.8 to v1.2, any patch release."},
+                    },
                 },
                 "nics": {"type": "array", "items": NIC_SCHEMA},
                 "vm": {
@@ -132,12 +137,18 @@ INTENT_SCHEMA: dict[str, Any] = {
                     "properties": {
                         "image": {
                             "type": "string",
-                            "description": "Container disk image; 'docker://' is added when no scheme is given.",
+                            "description": "Disk image: a container image (registry/repo:tag). containerDisk runs "
+                            "it as is; dataVolume has CDI import it ('docker://' is added when no scheme is given).",
                         },
                         "disk": {
                             "type": "object",
                             "additionalProperties": False,
                             "properties": {
+                                "type": {
+                                    "enum": [k.value for k in DiskKind],
+                                    "description": "containerDisk: the image itself, ephemeral, no CDI needed; "
+                                    "dataVolume (default): CDI imports the image into a persistent PVC.",
+                                },
                                 "size": _QUANTITY,
                                 "storageClass": _SUBDOMAIN,
                                 "accessMode": {"enum": ["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]},
@@ -158,6 +169,12 @@ INTENT_SCHEMA: dict[str, Any] = {
                         "evictionStrategy": {"enum": ["None", "LiveMigrate", "LiveMigrateIfPossible", "External"]},
                         "machineType": {"type": "string"},
                         "architecture": {"enum": ["amd64", "arm64", "s390x"]},
+                        "nodeSelector": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string"},
+                            "description": "Node labels the VM must run on, e.g. nodes that carry the NIC or OVS "
+                            "bridge.",
+                        },
                     },
                 },
                 "cloudInit": {
@@ -280,15 +297,20 @@ def intent_from_document(doc: Document, password: str | None = None) -> Intent:
     disk_in = vm_in.get("disk", {})
     cpu_in = vm_in.get("cpu", {})
     defaults = VmIntent()
-    image = vm_in.get("image", defaults.image)
-    if "://" not in image:
-        image = f"docker://{image}"
+    disk_kind = _disk_kind(disk_in, at)
+    image = _image(vm_in.get("image", defaults.image), disk_kind, at("spec", "vm", "image"))
+    node_selector = vm_in.get("nodeSelector", {})
+    for key, value in node_selector.items():
+        problem = label_key_problem(key) or label_value_problem(value)
+        if problem:
+            raise InputError(problem, at("spec", "vm", "nodeSelector", key))
     vm = VmIntent(
         image=image,
         disk=Disk(
             size=disk_in.get("size", Disk.size),
             storage_class=disk_in.get("storageClass"),
             access_mode=disk_in.get("accessMode", Disk.access_mode),
+            kind=disk_kind,
         ),
         cpu=Cpu(
             cores=cpu_in.get("cores", 1),
@@ -301,6 +323,7 @@ def intent_from_document(doc: Document, password: str | None = None) -> Intent:
         eviction_strategy=vm_in.get("evictionStrategy"),
         machine_type=vm_in.get("machineType", defaults.machine_type),
         architecture=vm_in.get("architecture"),
+        node_selector=tuple(node_selector.items()),
     )
     ci_in = spec.get("cloudInit", {})
     cloud_init = CloudInitIntent(
@@ -328,6 +351,39 @@ def intent_from_document(doc: Document, password: str | None = None) -> Intent:
         pool_naming=PoolNaming(opts.get("ippoolInterfaces", "named")),
         coordinator=opts.get("coordinator", True),
     )
+
+
+_DATA_VOLUME_FIELDS = ("size", "storageClass", "accessMode")
+
+
+def _disk_kind(disk: Mapping[str, Any], at: Any) -> DiskKind:
+    """``type``, else dataVolume (what intent files without a type have always rendered: a persistent disk).
+    ``virtnet new vm`` writes the type it chose, containerDisk unless a DataVolume flag is given."""
+    given = [f for f in _DATA_VOLUME_FIELDS if f in disk]
+    kind = DiskKind(disk.get("type", DiskKind.DATA_VOLUME.value))
+    if kind is DiskKind.CONTAINER_DISK and given:
+        raise InputError(
+            "this is a DataVolume setting, but type: containerDisk has none (the disk is the image itself); remove "
+            "it or set type: dataVolume",
+            at("spec", "vm", "disk", given[0]),
+        )
+    return kind
+
+
+def _image(image: str, kind: DiskKind, location: Location) -> str:
+    """A DataVolume's registry URL (``docker://`` added) or a containerDisk's image reference (no scheme)."""
+    scheme, sep, rest = image.partition("://")
+    if kind is DiskKind.DATA_VOLUME:
+        return image if sep else f"docker://{image}"
+    if not sep:
+        return image
+    if scheme != "docker" or not rest:
+        raise InputError(
+            f"'{image}' is not a container image; a containerDisk runs an image such as "
+            "quay.io/containerdisks/fedora:latest (use type: dataVolume for other sources)",
+            location,
+        )
+    return rest
 
 
 def _nic(data: Mapping[str, Any]) -> NicIntent:

@@ -20,10 +20,11 @@ from typing import Any
 
 from virtnet.errors import InputError, Location
 from virtnet.model.ipset import IPAddress, IPInterface, IPNetwork
-from virtnet.model.suggest import HostAddress, HostRoute
+from virtnet.model.suggest import HostAddress, HostLink, HostRoute
 
 _PROMPT_RE = re.compile(r"^\s*(?:.*[$#]\s*)?ip(?:\s|$)")
 _HEADER_RE = re.compile(r"^(?P<indent>\s*)\d+:\s+(?P<name>[^\s:@]+)(?:@[^\s:]*)?:\s*(?:<[^>]*>.*)?$")
+_ALTNAME_RE = re.compile(r"^\s*altname\s+(?P<name>\S+)\s*$")
 _INET_RE = re.compile(r"^\s*(?P<kind>inet6?)\s+(?P<local>\S+)(?:\s+peer\s+(?P<peer>\S+))?(?:\s|$)")
 _BRIEF_RE = re.compile(
     r"^\s*(?P<name>[^\s@]+)(?:@\S+)?\s+"
@@ -202,6 +203,46 @@ def _parse_brief(lines: list[str], source_name: str) -> list[HostAddress]:
                 raise _error(source_name, number, f"{token!r} is not an address with a prefix length")
             result.append(HostAddress(match["name"], _interface(address, prefix, source_name, number)))
     return result
+
+
+# --- links --------------------------------------------------------------------------------------------------
+
+
+def parse_links(text: str, source_name: str) -> list[HostLink]:
+    """Every interface in ``ip addr`` / ``ip -br addr`` / ``ip -j addr`` output, those without an address too (a
+    macvlan master usually has none), with its ``altname``s; in the order printed. Call after
+    :func:`parse_addresses`, which reports malformed input."""
+    text = _without_prompt(text)
+    if not text.strip():
+        return []
+    links: dict[str, list[str]] = {}
+    if _is_json(text):
+        data = _load_json(text, source_name)
+        for link in data if isinstance(data, list) else []:
+            if isinstance(link, dict) and isinstance(link.get("ifname"), str) and link["ifname"]:
+                altnames = link.get("altnames")
+                names = [a for a in altnames if isinstance(a, str)] if isinstance(altnames, list) else []
+                links.setdefault(link["ifname"].split("@")[0], []).extend(names)
+        return [HostLink(name, tuple(alts)) for name, alts in links.items()]
+    lines = text.split("\n")
+    first = next((line for line in lines if line.strip()), "")
+    brief = not _HEADER_RE.match(first) and _BRIEF_RE.match(first)
+    current: str | None = None
+    for line in lines:
+        if brief:
+            match = _BRIEF_RE.match(line)
+            if match:
+                links.setdefault(match["name"], [])
+            continue
+        header = _HEADER_RE.match(line)
+        if header:
+            current = header["name"]
+            links.setdefault(current, [])
+            continue
+        altname = _ALTNAME_RE.match(line)
+        if altname and current is not None:
+            links[current].append(altname["name"])
+    return [HostLink(name, tuple(alts)) for name, alts in links.items()]
 
 
 # --- routes -------------------------------------------------------------------------------------------------

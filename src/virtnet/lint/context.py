@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from virtnet.errors import InputError, UnsupportedVersionError
 from virtnet.lint.model import LintObject, Path
+from virtnet.lint.schema import Catalog
 from virtnet.model import annotations as keys
 from virtnet.model.ippool import PoolSpec
 from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, TargetVersions
@@ -38,6 +39,7 @@ SMC_BLOCKS = {
     "custom": "customCNI",
 }
 NAMESPACED_DEFAULT = "default"
+_T = TypeVar("_T")
 
 
 _EMPTY: Mapping[str, Any] = {}
@@ -83,16 +85,17 @@ class Workload:
     def namespace(self) -> str:
         return self.obj.ref.namespace or NAMESPACED_DEFAULT
 
-    @property
+    # computed once per view (each rule asks again; a frozen dataclass still takes cached_property's __dict__ write)
+    @cached_property
     def interfaces(self) -> list[tuple[int, Mapping[str, Any]]]:
         devices = as_map(as_map(self.spec.get("domain")).get("devices"))
         return [(i, x) for i, x in enumerate(as_list(devices.get("interfaces"))) if isinstance(x, Mapping)]
 
-    @property
+    @cached_property
     def networks(self) -> list[tuple[int, Mapping[str, Any]]]:
         return [(i, x) for i, x in enumerate(as_list(self.spec.get("networks"))) if isinstance(x, Mapping)]
 
-    @property
+    @cached_property
     def volumes(self) -> list[tuple[int, Mapping[str, Any]]]:
         return [(i, x) for i, x in enumerate(as_list(self.spec.get("volumes"))) if isinstance(x, Mapping)]
 
@@ -142,9 +145,10 @@ def workload(obj: LintObject) -> Workload | None:
     return None
 
 
-def workload_of(obj: LintObject) -> Iterator[Workload]:
-    """The object's workload view, if it is a VM/VMI with a spec: ``for w in workload_of(obj)`` in rules."""
-    w = workload(obj)
+def workload_of(obj: LintObject, ctx: LintContext | None = None) -> Iterator[Workload]:
+    """The object's workload view, if it is a VM/VMI with a spec: ``for w in workload_of(obj, ctx)`` in rules (with
+    ``ctx`` the view is built once per object, not once per rule)."""
+    w = ctx.workload(obj) if ctx is not None else workload(obj)
     if w is not None and w.spec:
         yield w
 
@@ -207,6 +211,14 @@ class LintContext:
     pools: dict[str, LintObject] = field(default_factory=dict)
     kubevirt_cr: LintObject | None = None
     spiderpool_conf: LintObject | None = None
+    # Memos, the one caching mechanism of rules (no module-level caches): ``_memo`` lives as long as the context,
+    # ``_object_memo`` only while the engine checks one object (it clears it before the next).
+    _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
+    _object_memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
+    _workload_of: LintObject | None = field(default=None, repr=False, compare=False)
+    _workload: Workload | None = field(default=None, repr=False, compare=False)
+    # the schemas of the schema rules; None: the shipped ones of ``versions`` (lint --cluster sets the cluster's)
+    schema_catalog: Catalog | None = None
 
     @classmethod
     def build(
@@ -258,7 +270,46 @@ class LintContext:
             raise InputError(str(err)) from None
         if not sources:
             return TargetVersions(kv, sp), "defaults: the newest supported"
+        # name both sources: "SpiderPool v1.2.2 (KubeVirt from --kubevirt-version)" reads as if one came from the other
+        if not kv_text:
+            sources.insert(0, "defaults for KubeVirt: the newest supported")
+        if not sp_text:
+            sources.append("defaults for SpiderPool: the newest supported")
         return TargetVersions(kv, sp), "; ".join(sources)
+
+    # --- memos -------------------------------------------------------------------------------------------------
+
+    def memo(self, key: Hashable, build: Callable[[], _T]) -> _T:
+        """``build()`` once per context and ``key`` (e.g. ``(function, text)``)."""
+        try:
+            return self._memo[key]  # type: ignore[no-any-return]  # the caller's key fixes the type
+        except KeyError:
+            value = self._memo[key] = build()
+            return value
+
+    def object_memo(self, obj: object, key: Hashable, build: Callable[[], _T]) -> _T:
+        """``build()`` once per ``obj`` and ``key`` while the engine checks one object (dropped after it)."""
+        slot = (id(obj), key)
+        try:
+            return self._object_memo[slot]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._object_memo[slot] = build()
+            return value
+
+    def object_done(self) -> None:
+        """Called by the engine after the rules of one object ran: its per-object memos go."""
+        if self._object_memo:
+            self._object_memo.clear()
+        self._workload_of = self._workload = None
+
+    def workload(self, obj: LintObject) -> Workload | None:
+        """The VM/VMI view of ``obj``, built once per object (a one-object slot: rules ask for the object being
+        checked, ~18 times in a row)."""
+        if obj is self._workload_of:
+            return self._workload
+        view = workload(obj)
+        self._workload_of, self._workload = obj, view
+        return view
 
     # --- lookups -----------------------------------------------------------------------------------------------
 
@@ -289,8 +340,16 @@ class LintContext:
     def pool_users(self) -> dict[str, list[Workload]]:
         """Which workloads take a fixed IP from which pool (through their ippool(s) annotations)."""
         users: dict[str, list[Workload]] = defaultdict(list)
+        read: dict[tuple[Any, Any], set[str]] = {}  # VMs on the same networks carry the same annotation text
         for w in self.workloads:
-            for pool in pools_in_annotations(w.annotations):
+            texts = (w.annotations.get(IPPOOLS_ANNOTATION), w.annotations.get(IPPOOL_ANNOTATION))
+            key = texts if all(t is None or isinstance(t, str) for t in texts) else None
+            pools = read.get(key) if key is not None else None
+            if pools is None:
+                pools = pools_in_annotations(w.annotations)
+                if key is not None:
+                    read[key] = pools
+            for pool in pools:
                 users[pool].append(w)
         return dict(users)
 

@@ -151,6 +151,19 @@ class NotChecked:
 
 
 @dataclass(frozen=True)
+class NotRun:
+    """A cross-object rule that could not check the input's VMs because the objects it compares them with are not
+    in the input (a VM's Multus network without any NAD or SpiderMultusConfig); ``lint --cluster`` resolves it."""
+
+    code: str
+    slug: str
+    reason: str  # "no NetworkAttachmentDefinition or SpiderMultusConfig in the input"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "slug": self.slug, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class LintResult:
     findings: tuple[Finding, ...]
     objects: int
@@ -162,6 +175,11 @@ class LintResult:
     # live objects (``virtnet lint --cluster``): where they were read, and the kinds that could not be
     cluster: Mapping[str, Any] | None = None  # {"server", "context", "namespace" (None: all namespaces)}
     not_checked: tuple[NotChecked, ...] = ()
+    # the schema rules' coverage: {"validated": n, "skipped": {kind: n}, "from": "...", "notes": [...]}; None when
+    # neither schema rule ran
+    schema: Mapping[str, Any] | None = None
+    # files only: cross-object rules that had nothing in the input to compare the VMs with (see NotRun)
+    not_run: tuple[NotRun, ...] = ()
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)
@@ -178,6 +196,10 @@ class LintResult:
             "spiderpoolVersion": self.spiderpool_version,
             "versionsFrom": self.versions_from,
         }
+        if self.schema is not None:
+            out["schema"] = dict(self.schema)
+        if self.not_run and self.cluster is None:  # live objects: the cluster is the whole input
+            out["notRun"] = [n.to_dict() for n in self.not_run]
         if self.cluster is not None:  # only for live objects: file output stays exactly as it was
             out["cluster"] = dict(self.cluster)
             out["notChecked"] = [n.to_dict() for n in self.not_checked]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
@@ -59,11 +59,31 @@ def text(result: LintResult, *, colour: bool = False) -> str:
     out.append(tail)
     if result.not_checked:
         out.append("not checked: " + "; ".join(str(n) for n in result.not_checked))
+    if result.not_run and result.cluster is None:
+        reasons: dict[str, list[str]] = {}
+        for n in result.not_run:
+            reasons.setdefault(n.reason, []).append(f"{n.code} {n.slug}")
+        for reason, rules in reasons.items():
+            out.append(
+                f"not run: {', '.join(rules)}: {reason}; `virtnet lint --cluster` checks them against the cluster"
+            )
+    if result.schema is not None:
+        out.append(schema_line(result.schema))
     out.append(
-        f"versions: KubeVirt {result.kubevirt_version}, SpiderPool {result.spiderpool_version} "
-        f"(from {result.versions_from})"
+        f"versions: KubeVirt {result.kubevirt_version}, SpiderPool {result.spiderpool_version} ({result.versions_from})"
     )
     return "\n".join(out) + "\n"
+
+
+def schema_line(schema: Mapping[str, Any]) -> str:
+    """``schema: 12 objects validated against …; no schema (skipped): ConfigMap 1, Secret 3``."""
+    line = f"schema: {_plural(schema.get('validated', 0), 'object')} validated against {schema.get('from')}"
+    skipped = schema.get("skipped") or {}
+    if skipped:
+        line += "; no schema (skipped): " + ", ".join(f"{kind} {n}" for kind, n in skipped.items())
+    for note in schema.get("notes") or ():
+        line += f"\n  note: {note}"
+    return line
 
 
 def to_json(result: LintResult) -> str:
@@ -145,7 +165,8 @@ def rules_markdown(rules: Sequence[Rule]) -> str:
     ]
     for r in rules:
         out.append(f"\n## {r.code} {r.slug}\n\n")
-        out.append(f"**{r.summary}** — severity *{r.severity.value}*; checks {', '.join(r.kinds)}; {r.versions}.\n\n")
+        kinds = ", ".join(k for k in r.kinds if k != "*") if r.kinds and "*" not in r.kinds else "every object"
+        out.append(f"**{r.summary}** — severity *{r.severity.value}*; checks {kinds}; {r.versions}.\n\n")
         out.append(f"Why it matters: {r.why}\n\n")
         out.append(f"How to fix: {r.fix}\n\n")
         out.append("References:\n\n" + "".join(f"- {ref}\n" for ref in r.references))

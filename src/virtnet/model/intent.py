@@ -51,11 +51,19 @@ class NicIntent:
     mac: str | None = None
 
 
+class DiskKind(Enum):
+    """Where the root disk comes from."""
+
+    CONTAINER_DISK = "containerDisk"  # the image itself, ephemeral: no CDI, no PVC (a quick start)
+    DATA_VOLUME = "dataVolume"  # CDI imports the image into a PVC (persistent; needs CDI and a StorageClass)
+
+
 @dataclass(frozen=True)
 class Disk:
-    size: str = "10Gi"
-    storage_class: str | None = None
-    access_mode: str = "ReadWriteOnce"
+    size: str = "10Gi"  # DataVolume only
+    storage_class: str | None = None  # DataVolume only
+    access_mode: str = "ReadWriteOnce"  # DataVolume only
+    kind: DiskKind = DiskKind.DATA_VOLUME
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,7 @@ class VmIntent:
     eviction_strategy: str | None = None
     machine_type: str = "q35"
     architecture: str | None = None
+    node_selector: tuple[tuple[str, str], ...] = ()  # nodes that carry the NIC / OVS bridge
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from virtnet.model.capabilities import (
     passt_binding_for,
     passt_plugin_cni_installer,
 )
-from virtnet.model.versions import TargetVersions
+from virtnet.model.versions import TargetVersions, Version
 
 
 class Mode(Enum):
@@ -122,7 +122,36 @@ class LiveMigration:
         }
 
 
-SPIDERPOOL_DOC = "SP@v1.2.2:docs/usage/kubevirt.md"
+def spiderpool_doc(version: Version) -> str:
+    """SpiderPool's KubeVirt guide at the target release: added in v0.8.0 (PR #2554), its text unchanged through
+    v1.2.2 (SP@v0.8.0…v1.2.2:docs/usage/kubevirt.md)."""
+    return f"SP@{version}:docs/usage/kubevirt.md"
+
+
+# The default SpiderMultusConfigs that spiderpool-init creates in SpiderPool's namespace for the cluster CNI
+# (SP@v0.8.0|v1.2.2:cmd/spiderpool-init/cmd/config.go getMultusCniConfig): Calico's is named "calico" with annotation
+# multus.spidernet.io/cr-name: k8s-pod-network (legacyCalicoCniName), so its NAD is k8s-pod-network; Cilium's is
+# named "cilium" after its conflist, with no cr-name. virtnet never re-renders these.
+@dataclass(frozen=True)
+class DefaultNetwork:
+    multus_config: str  # the SpiderMultusConfig spiderpool-init creates
+    nad: str  # the NetworkAttachmentDefinition SpiderPool generates from it
+
+    def note(self, cni: Cni, namespace: str) -> str:
+        """One sentence for ``modes`` and ``new vm`` alike."""
+        how = f" (annotation multus.spidernet.io/cr-name: {self.nad})" if self.nad != self.multus_config else ""
+        return (
+            f"with SpiderPool installed, the VM's pod network is {namespace}/{self.nad}: the NAD of SpiderPool's "
+            f"default {cni.value} SpiderMultusConfig '{self.multus_config}'{how}, created by spiderpool-init, "
+            "not rendered"
+        )
+
+
+DEFAULT_CNI_NETWORKS: dict[Cni, DefaultNetwork] = {
+    Cni.CALICO: DefaultNetwork("calico", "k8s-pod-network"),
+    Cni.CILIUM: DefaultNetwork("cilium", "cilium"),
+}
+DEFAULT_SPIDERPOOL_NAMESPACE = "kube-system"
 
 
 @dataclass(frozen=True)
@@ -137,6 +166,8 @@ class ModeCapabilities:
     fixed_ip_reason: str
     multi_nic: bool
     multi_nic_reason: str
+    secondary_ovs: bool  # OVS NICs bound with bridge may follow the primary NIC (several NICs per VM)
+    secondary_ovs_reason: str
     live_migration: LiveMigration
     requirements: tuple[Requirement, ...]
     notes: tuple[str, ...]
@@ -160,6 +191,8 @@ class ModeCapabilities:
             "fixedIPReason": self.fixed_ip_reason,
             "multiNIC": self.multi_nic,
             "multiNICReason": self.multi_nic_reason,
+            "secondaryOVSNICs": self.secondary_ovs,
+            "secondaryOVSNICsReason": self.secondary_ovs_reason,
             "liveMigration": self.live_migration.to_dict(),
             "requirements": [r.to_dict() for r in self.requirements],
             "notes": list(self.notes),
@@ -232,6 +265,7 @@ def capabilities(mode: Mode, cni: Cni, versions: TargetVersions, passt: Binding 
     support = binding_for(mode, versions, passt)
     reqs = _binding_requirements(support)
     notes: list[str] = []
+    guide = spiderpool_doc(versions.spiderpool)
     if support.status is Status.DEPRECATED:
         notes.append(support.reason)
     if support.status is Status.UNAVAILABLE:
@@ -245,6 +279,11 @@ def capabilities(mode: Mode, cni: Cni, versions: TargetVersions, passt: Binding 
             f"the pod IP comes from {cni.value} IPAM and the guest only sees 10.0.2.2",
         )
         multi_nic, multi_why = False, "one pod-network NIC; masquerade binds only the pod network"
+        secondary, secondary_why = (
+            True,
+            "OVS networks bound with bridge may follow the pod-network NIC (needs SpiderPool for their pools and "
+            "Open vSwitch on the nodes)",
+        )
         migration = LiveMigration(
             kubevirt_allows=True,
             kubevirt="allowed: masquerade on the pod network passes KubeVirt's network check",
@@ -252,11 +291,9 @@ def capabilities(mode: Mode, cni: Cni, versions: TargetVersions, passt: Binding 
             spiderpool="not covered: SpiderPool's masquerade migration e2e (F00002) is pending",
         )
         reqs.append(Requirement(RequirementKind.CNI_BINARY, cni.value, f"the cluster's {cni.value} CNI"))
-        if cni is Cni.CALICO:
-            notes.append(
-                "with SpiderPool installed, the VM selects kube-system/k8s-pod-network: the NAD of the default "
-                "SpiderMultusConfig 'calico' (annotation multus.spidernet.io/cr-name)"
-            )
+        default_network = DEFAULT_CNI_NETWORKS.get(cni)
+        if default_network is not None:
+            notes.append(default_network.note(cni, DEFAULT_SPIDERPOOL_NAMESPACE))
     elif mode is Mode.PASST:
         spiderpool = "required"
         vm_ip = "the pod's underlay IP from SpiderPool, handed to the guest by passt's DHCP"
@@ -272,6 +309,20 @@ def capabilities(mode: Mode, cni: Cni, versions: TargetVersions, passt: Binding 
                 else "passt binds only the pod network (primary NIC)"
             ),
         )
+        if not support.usable:
+            secondary, secondary_why = False, f"not available: {support.reason}"
+        elif support.single_interface:
+            secondary, secondary_why = (
+                False,
+                f"{support.binding.title} must be the VMI's only interface; the passt binding plugin (KubeVirt "
+                "v1.1.1+, the default from v1.2) and passtBinding (v1.8+) allow OVS NICs after it",
+            )
+        else:
+            secondary, secondary_why = (
+                True,
+                f"OVS networks bound with bridge may follow the {support.binding.title} NIC (SpiderPool's KubeVirt "
+                "guide shows passt with one NIC only; needs Open vSwitch on the nodes)",
+            )
         if support.migratable_on_pod_network:
             kv_text = f"allowed: {support.binding.title} on the pod network is migratable"
             if support.binding is Binding.PASST_PLUGIN:
@@ -283,7 +334,7 @@ def capabilities(mode: Mode, cni: Cni, versions: TargetVersions, passt: Binding 
             kubevirt_allows=support.migratable_on_pod_network,
             kubevirt=kv_text,
             spiderpool_verdict="not available",
-            spiderpool=f"not available according to SpiderPool's KubeVirt guide ({SPIDERPOOL_DOC})",
+            spiderpool=f"not available according to SpiderPool's KubeVirt guide ({guide})",
         )
         reqs.extend(_spiderpool_requirements(cni))
     else:
@@ -294,11 +345,12 @@ def capabilities(mode: Mode, cni: Cni, versions: TargetVersions, passt: Binding 
             "SpiderPool keeps each NIC's IP while the VM exists (enableKubevirtStaticIP)",
         )
         multi_nic, multi_why = True, "one Multus OVS network per NIC; the first is the Multus default network"
+        secondary, secondary_why = True, "every NIC is an OVS network bound with bridge"
         migration = LiveMigration(
             kubevirt_allows=True,
             kubevirt="not blocked: with no pod network KubeVirt's network migratability check passes",
             spiderpool_verdict="not available",
-            spiderpool=f"not available according to SpiderPool's KubeVirt guide ({SPIDERPOOL_DOC}); SpiderPool "
+            spiderpool=f"not available according to SpiderPool's KubeVirt guide ({guide}); SpiderPool "
             "does hand the VM's IP to the migration target pod",
         )
         reqs.extend(_spiderpool_requirements(cni))
@@ -323,12 +375,15 @@ def capabilities(mode: Mode, cni: Cni, versions: TargetVersions, passt: Binding 
         fixed_ip_reason=fixed_why,
         multi_nic=multi_nic,
         multi_nic_reason=multi_why,
+        secondary_ovs=secondary,
+        secondary_ovs_reason=secondary_why,
         live_migration=migration,
         requirements=tuple(reqs),
         notes=tuple(notes),
     )
 
 
-def mode_matrix(versions: TargetVersions) -> list[ModeCapabilities]:
-    """The full matrix of modes and CNIs for these versions, in the guide's order."""
-    return [capabilities(mode, cni, versions) for mode in Mode for cni in MODE_CNIS[mode]]
+def mode_matrix(versions: TargetVersions, mode: Mode | None = None, cni: Cni | None = None) -> list[ModeCapabilities]:
+    """The matrix of modes and CNIs for these versions, in the guide's order; ``mode`` / ``cni`` keep only the rows
+    of that mode / CNI (a pair that cannot run is an :class:`InputError` from :func:`parse_cni`)."""
+    return [capabilities(m, c, versions) for m in Mode if mode in (None, m) for c in MODE_CNIS[m] if cni in (None, c)]

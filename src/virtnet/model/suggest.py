@@ -25,6 +25,13 @@ class HostAddress(NamedTuple):
     interface: IPInterface
 
 
+class HostLink(NamedTuple):
+    """A node network interface, with or without addresses, and its alternative names (``altname enp11s0``)."""
+
+    name: str
+    altnames: tuple[str, ...] = ()
+
+
 class HostRoute(NamedTuple):
     """A node route: ``dst`` None means the default route; ``gateway`` None means directly connected."""
 
@@ -148,6 +155,20 @@ def _pick(free: IPSet, count: int) -> IPSet:
     return free.first(count)
 
 
+def resolve_nic(nic: str, addresses: Sequence[HostAddress], links: Sequence[HostLink]) -> tuple[str, list[str]]:
+    """The NIC's name as ``ip route`` prints it (an ``altname`` is resolved) and a note saying so; an InputError
+    naming every NIC seen (those without addresses marked) if there is no such NIC."""
+    with_address = {a.ifname for a in addresses}
+    seen = list(dict.fromkeys([*(link.name for link in links), *(a.ifname for a in addresses)]))
+    if nic in seen:
+        return nic, []
+    for link in links:
+        if nic in link.altnames:
+            return link.name, [f"{nic} is an altname of {link.name}, the name ip route uses"]
+    listed = ", ".join(n if n in with_address else f"{n} (no address)" for n in seen) or "none"
+    raise InputError(f"NIC {nic!r} not found; NICs seen: {listed}", Location(path="nic"))
+
+
 def suggest_pool(
     nic: str,
     addresses: Iterable[tuple[str, IPInterface]],
@@ -155,10 +176,15 @@ def suggest_pool(
     count: int,
     existing_pools: Iterable[PoolSpec] = (),
     family: Family | None = None,
+    *,
+    links: Iterable[tuple[str, tuple[str, ...]]] = (),
+    subnet: IPNetwork | None = None,
 ) -> PoolSuggestion:
     """Suggest ``count`` free addresses for a new SpiderIPPool on the subnet of ``nic``.
 
-    * Subnet: the network of the NIC's first usable (not link-local/loopback) address of ``family``; without
+    * NIC: its name, or one of its ``altname``s (``links``: every interface seen, also those without addresses).
+    * Subnet: ``subnet`` if given (a NIC without addresses, such as a macvlan master, or one subnet of several);
+      else the network of the NIC's first usable (not link-local/loopback) address of ``family``; without
       ``family``, IPv4 if the NIC has one, else IPv6. Other subnets on the NIC are mentioned in ``notes``.
     * Gateway: the default route's gateway via ``nic`` if it lies inside the subnet, else the gateway of any
       route (via ``nic`` first) that lies inside the subnet, else none.
@@ -169,39 +195,48 @@ def suggest_pool(
       single ``a-b`` range is easiest to read and exclude elsewhere. If no block is large enough, the lowest
       ``count`` free addresses across blocks.
 
-    Raises :class:`InputError` if ``count`` < 1, the NIC is missing or has no usable address of the family,
-    or fewer than ``count`` addresses are free.
+    Raises :class:`InputError` if ``count`` < 1, the NIC is missing, has no usable address of the family (and no
+    ``subnet`` is given), or fewer than ``count`` addresses are free.
     """
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise InputError(f"must be a positive number of addresses, got {count!r}", Location(path="count"))
     host_addresses = [HostAddress(ifname, interface) for ifname, interface in addresses]
     host_routes = [HostRoute(dst, gateway, dev) for dst, gateway, dev in routes]
-    seen = list(dict.fromkeys(a.ifname for a in host_addresses))
-    if nic not in seen:
-        raise InputError(f"NIC {nic!r} not found; NICs seen: {', '.join(seen) or 'none'}", Location(path="nic"))
+    host_links = [HostLink(name, tuple(alts)) for name, alts in links]
+    nic, notes = resolve_nic(nic, host_addresses, host_links)
 
     on_nic = [a.interface for a in host_addresses if a.ifname == nic]
     usable = [i for i in on_nic if is_usable_address(i.ip) and (family is None or i.version == family)]
-    if not usable:
-        fam = "" if family is None else f"IPv{family} "
-        has = ", ".join(str(i) for i in on_nic) or "none"
-        raise InputError(
-            f"NIC {nic!r} has no global {fam}address to take a subnet from (its addresses: {has}); "
-            f"NICs seen: {', '.join(seen)}",
-            Location(path="nic"),
-        )
-    if family is None and any(i.version == 4 for i in usable):
-        usable = [i for i in usable if i.version == 4]
-    primary = next(i for i in usable if i.version == usable[0].version)
-    subnet = primary.network
+    if subnet is None:
+        if not usable:
+            fam = "" if family is None else f"IPv{family} "
+            if not on_nic:
+                raise InputError(
+                    f"NIC {nic!r} exists but has no address (typical for a macvlan/ipvlan master), so its subnet is "
+                    "unknown: name the subnet of the pool with --subnet CIDR",
+                    Location(path="nic"),
+                )
+            has = ", ".join(str(i) for i in on_nic)
+            seen = list(dict.fromkeys(a.ifname for a in host_addresses))
+            raise InputError(
+                f"NIC {nic!r} has no global {fam}address to take a subnet from (its addresses: {has}); "
+                f"NICs seen: {', '.join(seen)}",
+                Location(path="nic"),
+            )
+        if family is None and any(i.version == 4 for i in usable):
+            usable = [i for i in usable if i.version == 4]
+        primary = next(i for i in usable if i.version == usable[0].version)
+        subnet = primary.network
+        others = sorted({str(i.network) for i in usable if i.network != subnet})
+        if others:
+            notes.append(f"{nic} also has addresses in {', '.join(others)}; suggesting for {subnet} (its first)")
+    else:
+        if not any(i.ip in subnet for i in on_nic):
+            has = ", ".join(str(i) for i in on_nic if is_usable_address(i.ip)) or "none"
+            notes.append(f"{nic} has no address in {subnet} (its addresses: {has}); suggesting for {subnet} as asked")
     fam4or6 = family_of(subnet.version)
-    notes: list[str] = []
-    others = sorted({str(i.network) for i in usable if i.network != subnet})
-    if others:
-        notes.append(f"{nic} also has addresses in {', '.join(others)}; suggesting for {subnet} (its first)")
 
     gateway, gateway_source = _choose_gateway(nic, subnet, host_routes, notes)
-
     free = IPSet.from_network(subnet)
     avoided: list[str] = []
 
@@ -260,19 +295,30 @@ def suggest_pools(
     routes: Iterable[tuple[IPNetwork | None, IPAddress | None, str]],
     count: int,
     existing_pools: Iterable[PoolSpec] = (),
+    *,
+    links: Iterable[tuple[str, tuple[str, ...]]] = (),
+    family: Family | None = None,
+    subnet: IPNetwork | None = None,
 ) -> list[PoolSuggestion]:
-    """One :func:`suggest_pool` per IP family the NIC has a usable address of, IPv4 first (dual stack)."""
-    address_list = list(addresses)
+    """One :func:`suggest_pool` per IP family the NIC has a usable address of, IPv4 first (dual stack); only
+    ``family`` when given; only ``subnet`` (its family) when given."""
+    address_list = [HostAddress(ifname, interface) for ifname, interface in addresses]
     route_list = list(routes)
     pool_list = list(existing_pools)
+    link_list = [HostLink(name, tuple(alts)) for name, alts in links]
+    if subnet is not None:
+        if family is not None and family != subnet.version:
+            raise InputError(f"{subnet} is IPv{subnet.version}, not IPv{family}", Location(path="family"))
+        return [suggest_pool(nic, address_list, route_list, count, pool_list, links=link_list, subnet=subnet)]
+    name, _ = resolve_nic(nic, address_list, link_list)
     families = sorted(
         {
             family_of(interface.version)
             for ifname, interface in address_list
-            if ifname == nic and is_usable_address(interface.ip)
+            if ifname == name and is_usable_address(interface.ip) and family in (None, interface.version)
         }
     )
     if not families:
-        # Let suggest_pool raise its error naming the NIC and the NICs seen.
-        return [suggest_pool(nic, address_list, route_list, count, pool_list)]
-    return [suggest_pool(nic, address_list, route_list, count, pool_list, fam) for fam in families]
+        # Let suggest_pool raise its error naming the NIC, the family and what to do.
+        return [suggest_pool(nic, address_list, route_list, count, pool_list, family, links=link_list)]
+    return [suggest_pool(nic, address_list, route_list, count, pool_list, fam, links=link_list) for fam in families]

@@ -1,8 +1,12 @@
 """KubeVirt and SpiderPool versions: parsing, ordering and the supported ranges.
 
-Only versions whose behaviour virtnet knows are accepted: KubeVirt v1.0 … v1.9 and SpiderPool v0.8 … v1.2 (the
-facts behind each version-dependent decision are cited in :mod:`virtnet.model.capabilities`). A version given
-without a patch number means the ``.0`` patch of that minor line.
+Only minor lines whose behaviour virtnet knows are accepted: KubeVirt v1.0 … v1.9 and SpiderPool v0.8 … v1.2 (the
+facts behind each version-dependent decision are cited in :mod:`virtnet.model.capabilities`). Any patch release of a
+known minor line is accepted; one newer than the newest release virtnet was checked against is handled like that
+release, with a note saying so (:meth:`SupportedRange.note`), because a later patch of the same minor line keeps its
+APIs and feature gates. An unknown minor line is refused: minor releases add and remove exactly what virtnet decides
+on (bindings, gates, CRD fields). A version given without a
+patch number means the ``.0`` patch of that minor line; an empty version is an error.
 """
 
 from __future__ import annotations
@@ -59,24 +63,40 @@ V = Version.parse
 class SupportedRange:
     product: Product
     oldest: Version
-    newest: Version  # the newest release virtnet knows; later patches of the newest minor are accepted too
+    newest: Version  # the newest release virtnet was checked against; later patches of its minor are accepted
+
+    @property
+    def known(self) -> str:
+        """``v1.0 to v1.9``: the minor lines virtnet knows."""
+        return f"{self.oldest.minor_line} to {self.newest.minor_line}"
 
     def check(self, version: Version) -> Version:
         lowest = Version(self.oldest.major, self.oldest.minor)
         highest_minor = (self.newest.major, self.newest.minor)
         if version < lowest or (version.major, version.minor) > highest_minor:
             raise UnsupportedVersionError(
-                f"{self.product.value} {version} is not supported: virtnet knows {self.product.value} "
-                f"{self.oldest.minor_line} to {self.newest.minor_line} (newest known release {self.newest})"
+                f"{self.product.value} {version} is not supported: virtnet knows the minor lines {self.known} "
+                f"(any patch release of them; newest release checked: {self.newest})"
             )
         return version
+
+    def note(self, version: Version) -> str | None:
+        """What to tell the user about an accepted ``version`` that is newer than any release virtnet was checked
+        against (a later patch release of the newest minor line); None otherwise."""
+        if version <= self.newest:
+            return None
+        return (
+            f"{self.product.value} {version} is newer than {self.newest}, the newest release virtnet was checked "
+            f"against; it is handled like {self.newest} (a patch release keeps the APIs and feature gates of its "
+            "minor line)"
+        )
 
     def parse(self, text: str) -> Version:
         try:
             version = Version.parse(text)
         except UnsupportedVersionError as err:
             raise UnsupportedVersionError(
-                f"{self.product.value} version {err}; supported: {self.oldest.minor_line} to {self.newest.minor_line}"
+                f"{self.product.value} version: {err}; supported: {self.known} (any patch release)"
             ) from None
         return self.check(version)
 
@@ -96,10 +116,15 @@ class TargetVersions:
 
     @classmethod
     def parse(cls, kubevirt: str | None = None, spiderpool: str | None = None) -> TargetVersions:
+        """None means the newest supported; an empty string is an error like any other text that is no version."""
         return cls(
-            kubevirt=KUBEVIRT.parse(kubevirt) if kubevirt else KUBEVIRT.newest,
-            spiderpool=SPIDERPOOL.parse(spiderpool) if spiderpool else SPIDERPOOL.newest,
+            kubevirt=KUBEVIRT.parse(kubevirt) if kubevirt is not None else KUBEVIRT.newest,
+            spiderpool=SPIDERPOOL.parse(spiderpool) if spiderpool is not None else SPIDERPOOL.newest,
         )
+
+    def notes(self) -> list[str]:
+        """Notes about versions newer than the newest release virtnet was checked against."""
+        return [n for n in (KUBEVIRT.note(self.kubevirt), SPIDERPOOL.note(self.spiderpool)) if n]
 
     def __str__(self) -> str:
         return f"KubeVirt {self.kubevirt}, SpiderPool {self.spiderpool}"

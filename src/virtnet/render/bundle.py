@@ -2,6 +2,11 @@
 
 Order: SpiderIPPool(s) → SpiderMultusConfig(s) → NetworkAttachmentDefinition (passt plugin) → KubeVirt CR
 change → Secret (cloud-init) → VirtualMachine.
+
+The KubeVirt CR change is a JSON merge patch body that is also a partial KubeVirt object (apiVersion, kind, name,
+namespace and only the fields to add). It carries no explanation of its own — whatever it holds would be written to
+the live CR — so the reason is :attr:`Bundle.kubevirt_reason` (and a note); :func:`is_kubevirt_change` tells it
+from the whole objects, which the CLI keeps out of stdout unless asked and writes to ``patches/`` in a directory.
 """
 
 from __future__ import annotations
@@ -18,15 +23,18 @@ from virtnet.model.capabilities import (
     Binding,
     binding_support,
 )
-from virtnet.model.intent import Intent, PoolNaming
+from virtnet.model.intent import DiskKind, Intent, PoolNaming
 from virtnet.model.ippool import API_VERSION as SPIDERPOOL_API_VERSION
-from virtnet.model.modes import Cni, Mode
+from virtnet.model.modes import DEFAULT_CNI_NETWORKS, Cni, Mode
 from virtnet.render.cloudinit import INLINE_NETWORK_DATA_LIMIT, network_data, user_data
 from virtnet.render.plan import NicPlan, Plan, plan
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "virtnet"}
+# Annotations bundles of earlier virtnet releases put on the KubeVirt CR change; never rendered any more (they would
+# be written to the live CR). `virtnet apply` still drops them from its input.
 REASON_ANNOTATION = "virtnet.io/reason"
 PATCH_TYPE_ANNOTATION = "virtnet.io/patch-type"
+KUBEVIRT_API_VERSION = "kubevirt.io/v1"
 
 # passt binding plugin: NAD and sidecar as documented in UG:docs/network/net_binding_plugins/passt.md
 PASST_PLUGIN_NAD = ("default", "netbindingpasst")
@@ -46,15 +54,21 @@ class Bundle:
     warnings: tuple[str, ...]
     notes: tuple[str, ...]
     plan: Plan
+    kubevirt_reason: str | None = None  # why the KubeVirt CR change is needed (None: no change in the bundle)
 
     def kinds(self) -> list[str]:
         return [o["kind"] for o in self.objects]
 
 
+def is_kubevirt_change(obj: dict[str, Any]) -> bool:
+    """Whether ``obj`` is a KubeVirt CR change: a partial object to merge, never to apply or create whole."""
+    return obj.get("kind") == "KubeVirt" and str(obj.get("apiVersion", "")).startswith("kubevirt.io/")
+
+
 def render_bundle(intent: Intent) -> Bundle:
     p = plan(intent)
     objects: list[dict[str, Any]] = []
-    notes: list[str] = []
+    notes: list[str] = list(intent.versions.notes())
     for nic in p.nics:
         for pool in nic.pools:
             if pool.spec is not None:
@@ -62,13 +76,13 @@ def render_bundle(intent: Intent) -> Bundle:
     for nic in p.nics:
         if nic.render_multus_config:
             objects.append(_multus_config(p, nic))
-    kubevirt_change = _kubevirt_change(p)
+    kubevirt_change, reason = _kubevirt_change(p)
     if p.binding is Binding.PASST_PLUGIN:
         objects.append(_passt_plugin_nad())
     if kubevirt_change is not None:
         objects.append(kubevirt_change)
         ref = f"{intent.kubevirt_namespace}/{intent.kubevirt_name}"
-        notes.append(f"KubeVirt CR {ref}: {kubevirt_change['metadata']['annotations'][REASON_ANNOTATION]}")
+        notes.append(f"KubeVirt CR {ref}: {reason}")
         if "developerConfiguration" in kubevirt_change["spec"]["configuration"]:
             notes.append(
                 "featureGates is a list, and a JSON merge patch replaces a list whole: add the gates your cluster "
@@ -87,15 +101,23 @@ def render_bundle(intent: Intent) -> Bundle:
         for pool in nic.pools:
             if pool.spec is None:
                 notes.append(f"NIC {nic.name} uses the existing SpiderIPPool '{pool.name}' (not rendered)")
+        if nic.on_pod_network and not nic.nad_name and len(p.nics) > 1 and intent.mode is Mode.MASQUERADE:
+            notes.append(
+                f"the pod network of NIC {nic.name} is Multus's cluster default network ({intent.cni.value}); no "
+                "v1.multus-cni.io/default-network annotation names SpiderPool's default NAD, which is not in the bundle"
+            )
         if nic.nad_name and not nic.render_multus_config:
-            if intent.mode is Mode.MASQUERADE:
-                notes.append(
-                    f"the VM's pod network is {nic.nad_ref}, the NAD of SpiderPool's default {intent.cni.value} "
-                    "SpiderMultusConfig (created by spiderpool-init, not rendered)"
-                )
+            if nic.default_cni_nad:
+                notes.append(DEFAULT_CNI_NETWORKS[intent.cni].note(intent.cni, intent.spiderpool_namespace))
             else:
                 notes.append(f"NIC {nic.name} uses the existing network {nic.nad_ref} (not rendered)")
-    return Bundle(objects=tuple(objects), warnings=p.warnings, notes=tuple(notes), plan=p)
+    return Bundle(
+        objects=tuple(objects),
+        warnings=p.warnings,
+        notes=tuple(notes),
+        plan=p,
+        kubevirt_reason=reason if kubevirt_change is not None else None,
+    )
 
 
 def _meta(name: str, namespace: str | None = None, annotations: dict[str, str] | None = None) -> dict[str, Any]:
@@ -119,8 +141,8 @@ def _multus_config(p: Plan, nic: NicPlan) -> dict[str, Any]:
     ippools: dict[str, list[str]] = {}
     for pool in nic.pools:
         ippools.setdefault(f"ipv{pool.family}", []).append(pool.name)
-    spec: dict[str, Any] = {"cniType": intent.cni.value, "enableCoordinator": intent.coordinator}
-    if intent.cni in (Cni.MACVLAN, Cni.IPVLAN):
+    spec: dict[str, Any] = {"cniType": nic.cni.value, "enableCoordinator": intent.coordinator}
+    if nic.cni in (Cni.MACVLAN, Cni.IPVLAN):
         block: dict[str, Any] = {"master": [nic.master], "vlanID": nic.vlan}
     else:
         block = {"bridge": nic.bridge}
@@ -128,7 +150,7 @@ def _multus_config(p: Plan, nic: NicPlan) -> dict[str, Any]:
             block["vlan"] = nic.vlan
     if ippools:
         block["ippools"] = ippools
-    spec[intent.cni.value] = block
+    spec[nic.cni.value] = block
     assert nic.nad_name is not None
     assert nic.nad_namespace is not None
     return {
@@ -149,8 +171,9 @@ def _passt_plugin_nad() -> dict[str, Any]:
     }
 
 
-def _kubevirt_change(p: Plan) -> dict[str, Any] | None:
-    """The KubeVirt CR change the mode needs, as a JSON merge patch body that is also a partial KubeVirt object."""
+def _kubevirt_change(p: Plan) -> tuple[dict[str, Any] | None, str]:
+    """The KubeVirt CR change the mode needs, as a JSON merge patch body that is also a partial KubeVirt object,
+    and why it is needed."""
     intent = p.intent
     kv = intent.versions.kubevirt
     support = binding_support(p.binding, kv)
@@ -176,17 +199,14 @@ def _kubevirt_change(p: Plan) -> dict[str, Any] | None:
             + (" ('migration' makes it live-migratable)" if kv >= PLUGIN_MIGRATION_FIRST else "")
         )
     if not configuration:
-        return None
-    return {
-        "apiVersion": "kubevirt.io/v1",
+        return None, ""
+    change = {
+        "apiVersion": KUBEVIRT_API_VERSION,
         "kind": "KubeVirt",
-        "metadata": {
-            "name": intent.kubevirt_name,
-            "namespace": intent.kubevirt_namespace,
-            "annotations": {PATCH_TYPE_ANNOTATION: "merge", REASON_ANNOTATION: "; ".join(reasons)},
-        },
+        "metadata": {"name": intent.kubevirt_name, "namespace": intent.kubevirt_namespace},
         "spec": {"configuration": configuration},
     }
+    return change, "; ".join(reasons)
 
 
 def _secret_name(intent: Intent) -> str:
@@ -209,9 +229,9 @@ def _secret(intent: Intent) -> dict[str, Any]:
     return secret
 
 
-def _interface(p: Plan, nic: NicPlan) -> dict[str, Any]:
+def _interface(nic: NicPlan) -> dict[str, Any]:
     iface: dict[str, Any] = {"name": nic.name}
-    binding = p.binding
+    binding = nic.binding
     if binding is Binding.PASST_PLUGIN:
         iface["binding"] = {"name": "passt"}
     else:
@@ -220,13 +240,13 @@ def _interface(p: Plan, nic: NicPlan) -> dict[str, Any]:
     return iface
 
 
-def _network(p: Plan, nic: NicPlan) -> dict[str, Any]:
-    if p.intent.mode is Mode.BRIDGE:
-        multus: dict[str, Any] = {"networkName": nic.nad_ref}
-        if nic.primary:
-            multus = {"default": True, **multus}
-        return {"name": nic.name, "multus": multus}
-    return {"name": nic.name, "pod": {}}
+def _network(nic: NicPlan) -> dict[str, Any]:
+    if nic.on_pod_network:
+        return {"name": nic.name, "pod": {}}
+    multus: dict[str, Any] = {"networkName": nic.nad_ref}
+    if nic.primary:  # bridge mode: the first OVS network is the pod's Multus default network
+        multus = {"default": True, **multus}
+    return {"name": nic.name, "multus": multus}
 
 
 def ippools_annotation(p: Plan) -> str | None:
@@ -235,6 +255,8 @@ def ippools_annotation(p: Plan) -> str | None:
     if not any(n.pools for n in p.nics):
         return None
     for nic in p.nics:
+        if named and not nic.pools:
+            continue  # a masquerade primary: its IP comes from the cluster CNI's IPAM
         entry: dict[str, Any] = {"interface": nic.pod_interface} if named else {}
         for pool in nic.pools:
             entry.setdefault(f"ipv{pool.family}", []).append(pool.name)
@@ -245,7 +267,7 @@ def ippools_annotation(p: Plan) -> str | None:
 def _template_annotations(p: Plan) -> dict[str, str]:
     annotations: dict[str, str] = {}
     primary = p.nics[0]
-    if p.intent.mode is not Mode.BRIDGE and primary.nad_ref:
+    if primary.on_pod_network and primary.nad_ref:
         # the pod network's delegate: the SpiderPool underlay (passt) or the CNI's default NAD (masquerade)
         annotations[keys.DEFAULT_NETWORK] = primary.nad_ref
     pools = ippools_annotation(p)
@@ -261,16 +283,10 @@ def _virtual_machine(p: Plan) -> dict[str, Any]:
     intent = p.intent
     vm = intent.vm
     disk_name = f"systemdisk-{intent.name}"
-    pvc: dict[str, Any] = {
-        "accessModes": [vm.disk.access_mode],
-        "resources": {"requests": {"storage": vm.disk.size}},
-    }
-    if vm.disk.storage_class:
-        pvc["storageClassName"] = vm.disk.storage_class
     cpu: dict[str, Any] = {"cores": vm.cpu.cores, "sockets": vm.cpu.sockets, "threads": vm.cpu.threads}
     if vm.cpu.model:
         cpu["model"] = vm.cpu.model
-    net_data = network_data(intent.mode, p.nics)
+    net_data = network_data(p.nics)
     cloud_init: dict[str, Any] = {"secretRef": {"name": _secret_name(intent)}}
     if len(net_data.encode()) <= INLINE_NETWORK_DATA_LIMIT:
         cloud_init["networkData"] = net_data
@@ -286,34 +302,40 @@ def _virtual_machine(p: Plan) -> dict[str, Any]:
                 {"name": disk_name, "disk": {"bus": "virtio"}},
                 {"name": "cloudinitdisk", "disk": {"bus": "virtio"}},
             ],
-            "interfaces": [_interface(p, nic) for nic in p.nics],
+            "interfaces": [_interface(nic) for nic in p.nics],
         },
         "machine": {"type": vm.machine_type},
         "resources": {"requests": {"memory": vm.memory}},
     }
     if vm.eviction_strategy:
         template_spec["evictionStrategy"] = vm.eviction_strategy
-    template_spec["networks"] = [_network(p, nic) for nic in p.nics]
-    template_spec["volumes"] = [
-        {"name": disk_name, "dataVolume": {"name": disk_name}},
-        {"name": "cloudinitdisk", "cloudInitNoCloud": cloud_init},
-    ]
+    if vm.node_selector:
+        template_spec["nodeSelector"] = dict(vm.node_selector)
+    template_spec["networks"] = [_network(nic) for nic in p.nics]
+    if vm.disk.kind is DiskKind.DATA_VOLUME:
+        root: dict[str, Any] = {"name": disk_name, "dataVolume": {"name": disk_name}}
+    else:
+        root = {"name": disk_name, "containerDisk": {"image": vm.image}}
+    template_spec["volumes"] = [root, {"name": "cloudinitdisk", "cloudInitNoCloud": cloud_init}]
     template_meta: dict[str, Any] = {"labels": {"kubevirt.io/vm": intent.name}}
     annotations = _template_annotations(p)
     if annotations:
         template_meta["annotations"] = annotations
+    spec: dict[str, Any] = {"runStrategy": vm.run_strategy}
+    if vm.disk.kind is DiskKind.DATA_VOLUME:
+        pvc: dict[str, Any] = {
+            "accessModes": [vm.disk.access_mode],
+            "resources": {"requests": {"storage": vm.disk.size}},
+        }
+        if vm.disk.storage_class:
+            pvc["storageClassName"] = vm.disk.storage_class
+        spec["dataVolumeTemplates"] = [
+            {"metadata": {"name": disk_name}, "spec": {"pvc": pvc, "source": {"registry": {"url": vm.image}}}}
+        ]
+    spec["template"] = {"metadata": template_meta, "spec": template_spec}
     return {
-        "apiVersion": "kubevirt.io/v1",
+        "apiVersion": KUBEVIRT_API_VERSION,
         "kind": "VirtualMachine",
         "metadata": _meta(intent.name, intent.namespace),
-        "spec": {
-            "runStrategy": vm.run_strategy,
-            "dataVolumeTemplates": [
-                {
-                    "metadata": {"name": disk_name},
-                    "spec": {"pvc": pvc, "source": {"registry": {"url": vm.image}}},
-                }
-            ],
-            "template": {"metadata": template_meta, "spec": template_spec},
-        },
+        "spec": spec,
     }

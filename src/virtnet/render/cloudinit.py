@@ -6,8 +6,8 @@ from typing import Any
 
 import yaml
 
+from virtnet.model.capabilities import Binding
 from virtnet.model.intent import CloudInitIntent
-from virtnet.model.modes import Mode
 from virtnet.render.plan import NicPlan
 
 # KubeVirt rejects inline networkData over 2048 bytes ("networkdata exceeds 2048 byte limit. Should use
@@ -45,7 +45,7 @@ def user_data(ci: CloudInitIntent) -> str:
     return "#cloud-config\n" + _dump(config)
 
 
-def network_data(mode: Mode, nics: tuple[NicPlan, ...]) -> str:
+def network_data(nics: tuple[NicPlan, ...]) -> str:
     """netplan-style v2 config: one entry per NIC, matched by its fixed MAC, so guest NIC names don't matter.
 
     DHCP is what each binding offers: masquerade and passt serve DHCPv4 (and DHCPv6 for IPv6), bridge gets
@@ -54,7 +54,7 @@ def network_data(mode: Mode, nics: tuple[NicPlan, ...]) -> str:
     ethernets: dict[str, Any] = {}
     for nic in nics:
         entry: dict[str, Any] = {"match": {"macaddress": nic.mac}, "dhcp4": True}
-        if 6 in nic.families and mode is not Mode.BRIDGE:
+        if 6 in nic.families and nic.binding is not Binding.BRIDGE:
             entry["dhcp6"] = True
         if not nic.primary:
             # one default route, through the first NIC; the others only carry their own subnet

@@ -10,17 +10,21 @@ from dataclasses import dataclass
 
 from virtnet.errors import InputError, Location
 from virtnet.model.capabilities import Binding, SpiderPoolFeatures, pod_interface_name
-from virtnet.model.identity import is_dns1123_subdomain, mac_address, split_ref
-from virtnet.model.intent import Intent, NicIntent, PoolIntent, PoolNaming
+from virtnet.model.identity import (
+    IFNAMSIZ,
+    interface_name_problem,
+    is_dns1123_subdomain,
+    mac_address,
+    mac_problem,
+    split_ref,
+)
+from virtnet.model.intent import DiskKind, Intent, NicIntent, PoolIntent, PoolNaming
 from virtnet.model.ippool import PoolSpec, canonical_subnet, parse_ip_entries
 from virtnet.model.ipset import parse_address
-from virtnet.model.modes import Cni, Mode, ModeCapabilities, capabilities
+from virtnet.model.modes import DEFAULT_CNI_NETWORKS, Cni, Mode, ModeCapabilities, capabilities
 
-# The default SpiderMultusConfigs that spiderpool-init creates in SpiderPool's namespace for the cluster CNI
-# (SP@v1.2.2:cmd/spiderpool-init/cmd/config.go getMultusCniConfig): Calico's is named "calico" with annotation
-# multus.spidernet.io/cr-name: k8s-pod-network (legacyCalicoCniName), so its NAD is k8s-pod-network;
-# Cilium's is named "cilium" after its conflist, with no cr-name. virtnet never re-renders these.
-DEFAULT_CNI_NADS: dict[Cni, str] = {Cni.CALICO: "k8s-pod-network", Cni.CILIUM: "cilium"}
+# NAD of SpiderPool's default SpiderMultusConfig per cluster CNI (see virtnet.model.modes.DEFAULT_CNI_NETWORKS).
+DEFAULT_CNI_NADS: dict[Cni, str] = {cni: network.nad for cni, network in DEFAULT_CNI_NETWORKS.items()}
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,9 @@ class NicPlan:
     index: int
     name: str  # KubeVirt interface and network name
     primary: bool
+    binding: Binding  # how KubeVirt binds this NIC's network
+    cni: Cni  # the CNI behind this NIC's network (secondary NICs of masquerade and passt VMs: ovs)
+    on_pod_network: bool  # `pod: {}` (masquerade/passt primary) rather than a Multus network
     pod_interface: str
     mac: str
     nad_namespace: str | None
@@ -44,6 +51,7 @@ class NicPlan:
     bridge: str | None
     vlan: int
     pools: tuple[PoolPlan, ...]
+    default_cni_nad: bool = False  # the NAD of SpiderPool's default SpiderMultusConfig for the cluster CNI
 
     @property
     def nad_ref(self) -> str | None:
@@ -67,7 +75,14 @@ class Plan:
         return self.capabilities.binding.binding
 
 
+def _nic_word(at: int) -> str:
+    return f"NIC {at + 1}" if at >= 0 else "the pod-network NIC"
+
+
 def _nic_loc(i: int, field: str | None = None) -> Location:
+    """Field of the intent's NIC ``i`` (-1, masquerade's implied pod-network NIC, has no field: spec.nics)."""
+    if i < 0:
+        return Location(path="spec.nics")
     path = f"spec.nics[{i}]" + (f".{field}" if field else "")
     return Location(path=path)
 
@@ -89,44 +104,56 @@ def plan(intent: Intent) -> Plan:
             "(unnamed entries arrived in v0.8.2); use ippoolInterfaces: named",
             Location(path="spec.options.ippoolInterfaces"),
         )
-    nics = intent.nics
-    if intent.mode is Mode.MASQUERADE:
-        nics = nics or (NicIntent(),)
-        _masquerade_checks(nics)
-    elif not nics:
+    # (index in the intent, NIC): masquerade gets its pod-network NIC even when only OVS NICs are given
+    nics = list(enumerate(intent.nics))
+    if intent.mode is Mode.MASQUERADE and (not nics or nics[0][1].bridge):
+        nics.insert(0, (-1, NicIntent()))
+    elif intent.mode is not Mode.MASQUERADE and not nics:
         hint = "master=ens192,subnet=…" if intent.mode is Mode.PASST else "bridge=br1,subnet=…"
         raise InputError(
             f"mode {intent.mode.value} needs at least one NIC (e.g. --nic {hint})", Location(path="spec.nics")
         )
-    if intent.mode is Mode.PASST and len(nics) > 1:
+    if intent.mode is Mode.MASQUERADE:
+        _masquerade_checks(nics[0])
+    if intent.mode is not Mode.BRIDGE and len(nics) > 1:
+        _secondary_checks(intent, caps, nics[1])
+    if intent.pool_naming is PoolNaming.ORDERED and intent.mode is Mode.MASQUERADE and len(nics) > 1:
         raise InputError(
-            f"mode passt gives a VM exactly one NIC ({caps.multi_nic_reason}); use mode bridge for several NICs",
-            Location(path="spec.nics"),
+            f"ippoolInterfaces: ordered ties entry i to NIC i, but the first NIC is on the {intent.cni.value} pod "
+            "network and takes no SpiderPool pool; use ippoolInterfaces: named",
+            Location(path="spec.options.ippoolInterfaces"),
         )
 
     planned: list[NicPlan] = []
     seen_names: dict[str, int] = {}
+    seen_macs: dict[str, int] = {}
     seen_pools: dict[str, tuple[int, PoolSpec | None]] = {}
-    for i, nic in enumerate(nics):
-        nic_plan = _plan_nic(intent, i, nic, warnings)
+    for i, (at, nic) in enumerate(nics):
+        nic_plan = _plan_nic(intent, caps, i, at, nic, warnings, secondaries=len(nics) > 1)
         if nic_plan.name in seen_names:
             raise InputError(
-                f"NIC name '{nic_plan.name}' is already used by NIC {seen_names[nic_plan.name] + 1}",
-                _nic_loc(i, "name"),
+                f"NIC name '{nic_plan.name}' is already used by {_nic_word(seen_names[nic_plan.name])}",
+                _nic_loc(at, "name"),
             )
-        seen_names[nic_plan.name] = i
+        seen_names[nic_plan.name] = at
+        if nic_plan.mac in seen_macs:
+            raise InputError(
+                f"MAC {nic_plan.mac} is already used by {_nic_word(seen_macs[nic_plan.mac])}; each NIC needs its own",
+                _nic_loc(at, "mac"),
+            )
+        seen_macs[nic_plan.mac] = at
         for pool in nic_plan.pools:
-            if pool.name in seen_pools and seen_pools[pool.name][0] != i:
+            if pool.name in seen_pools and seen_pools[pool.name][0] != at:
                 raise InputError(
-                    f"pool '{pool.name}' is already given to NIC {seen_pools[pool.name][0] + 1}; "
+                    f"pool '{pool.name}' is already given to {_nic_word(seen_pools[pool.name][0])}; "
                     "each NIC needs pools of its own",
-                    _nic_loc(i, "pools"),
+                    _nic_loc(at, "pools"),
                 )
-            seen_pools[pool.name] = (i, pool.spec)
+            seen_pools[pool.name] = (at, pool.spec)
         planned.append(nic_plan)
 
-    _check_pool_overlaps(planned)
-    if intent.mode is Mode.BRIDGE and any(6 in n.families for n in planned):
+    _check_pool_overlaps(planned, {i: at for i, (at, _nic) in enumerate(nics)})
+    if any(6 in n.families for n in planned if n.binding is Binding.BRIDGE):
         warnings.append(
             "KubeVirt's DHCP hands bridge NICs IPv4 only: configure IPv6 in the guest yourself "
             "(KV@v1.9.0:pkg/network/dhcp/bridge.go)"
@@ -137,7 +164,7 @@ def plan(intent: Intent) -> Plan:
                 f"evictionStrategy LiveMigrate would make node drains hang: {caps.live_migration.kubevirt}",
                 Location(path="spec.vm.evictionStrategy"),
             )
-        if intent.vm.disk.access_mode != "ReadWriteMany":
+        if intent.vm.disk.kind is DiskKind.DATA_VOLUME and intent.vm.disk.access_mode != "ReadWriteMany":
             raise InputError(
                 "evictionStrategy LiveMigrate needs a ReadWriteMany disk (KubeVirt refuses to migrate RWO "
                 "volumes, so drains would hang); set vm.disk.accessMode: ReadWriteMany",
@@ -150,35 +177,75 @@ def plan(intent: Intent) -> Plan:
     return Plan(intent=intent, capabilities=caps, spiderpool=sp, nics=tuple(planned), warnings=tuple(warnings))
 
 
-def _masquerade_checks(nics: tuple[NicIntent, ...]) -> None:
-    if len(nics) > 1:
-        raise InputError("mode masquerade gives a VM exactly one NIC on the pod network", Location(path="spec.nics"))
-    nic = nics[0]
+def _masquerade_checks(first: tuple[int, NicIntent]) -> None:
+    """The pod-network NIC of masquerade takes no underlay settings (OVS NICs after it do)."""
+    at, nic = first
     for field in ("master", "bridge", "vlan", "pools", "multus_config"):
         if getattr(nic, field):
             key = "multusConfig" if field == "multus_config" else field
             raise InputError(
-                f"mode masquerade uses the pod network and its IPAM, so '{key}' has no effect; "
-                "use mode passt (macvlan/ipvlan) or bridge (ovs) for underlay networks and fixed IPs",
-                _nic_loc(0, key),
+                f"mode masquerade uses the pod network and its IPAM, so '{key}' has no effect on its first NIC; "
+                "use mode passt (macvlan/ipvlan) or bridge (ovs) for underlay networks and fixed IPs, or add OVS "
+                "NICs after it (bridge=)",
+                _nic_loc(at, key),
             )
 
 
-def _plan_nic(intent: Intent, i: int, nic: NicIntent, warnings: list[str]) -> NicPlan:
+def _secondary_checks(intent: Intent, caps: ModeCapabilities, second: tuple[int, NicIntent]) -> None:
+    """NICs after a masquerade or passt primary are OVS networks bound with bridge: where KubeVirt allows them."""
+    at, _nic = second
+    if not caps.secondary_ovs:
+        raise InputError(
+            f"a second NIC is not possible here: {caps.secondary_ovs_reason} (KubeVirt {intent.versions.kubevirt})",
+            _nic_loc(at),
+        )
+    if not intent.spiderpool_installed:
+        raise InputError(
+            "OVS NICs after the pod-network NIC need SpiderPool (their SpiderMultusConfig and pool); remove "
+            "spiderpool.installed: false",
+            _nic_loc(at),
+        )
+
+
+def _plan_nic(
+    intent: Intent,
+    caps: ModeCapabilities,
+    i: int,
+    at: int,
+    nic: NicIntent,
+    warnings: list[str],
+    *,
+    secondaries: bool = False,
+) -> NicPlan:
+    """NIC ``i`` of the plan, from the intent's NIC ``at`` (-1: masquerade's implied pod-network NIC);
+    ``secondaries``: other NICs follow this one."""
     mode = intent.mode
     primary = i == 0
-    default_name = "default" if mode in (Mode.MASQUERADE, Mode.PASST) else f"nic{i + 1}"
-    name = nic.name or default_name
+    on_pod_network = primary and mode in (Mode.MASQUERADE, Mode.PASST)
+    if on_pod_network:
+        binding, cni = caps.binding.binding, intent.cni
+    else:  # bridge mode, and the OVS NICs that follow a masquerade or passt primary
+        binding, cni = Binding.BRIDGE, Cni.OVS
+    name = nic.name or ("default" if on_pod_network else f"nic{i + 1}")
     vlan = nic.vlan or 0
+    for field in ("master", "bridge"):
+        value = getattr(nic, field)
+        problem = interface_name_problem(value) if value is not None else None
+        if problem:
+            raise InputError(problem, _nic_loc(at, field))
     nad_ns: str | None
     nad_name: str | None
-    render_smc = False
-    if mode is Mode.MASQUERADE:
+    render_smc = default_cni_nad = False
+    if mode is Mode.MASQUERADE and on_pod_network:
         nad_ns = nad_name = None
         if nic.network:
             nad_ns, nad_name = split_ref(nic.network, intent.namespace)
-        elif intent.spiderpool_installed and intent.cni in DEFAULT_CNI_NADS:
+        elif intent.spiderpool_installed and intent.cni in DEFAULT_CNI_NADS and not secondaries:
+            # Only a single-NIC VM names SpiderPool's default NAD (as SpiderPool's KubeVirt guide does): with OVS
+            # NICs the input holds SpiderMultusConfigs, and a NAD that spiderpool-init creates is not among them,
+            # so the pod network stays Multus's cluster default network, which is the same CNI.
             nad_ns, nad_name = intent.spiderpool_namespace, DEFAULT_CNI_NADS[intent.cni]
+            default_cni_nad = True
     elif nic.network:
         nad_ns, nad_name = split_ref(nic.network, intent.namespace)
         for field in ("master", "bridge", "multus_config"):
@@ -187,52 +254,81 @@ def _plan_nic(intent: Intent, i: int, nic: NicIntent, warnings: list[str]) -> Ni
                 raise InputError(
                     f"'{key}' describes a SpiderMultusConfig to render, but 'network' already names an existing "
                     f"one ({nic.network}); give one or the other",
-                    _nic_loc(i, key),
+                    _nic_loc(at, key),
                 )
     else:
         render_smc = True
         nad_ns = intent.spiderpool_namespace
-        if mode is Mode.PASST:
+        if cni in (Cni.MACVLAN, Cni.IPVLAN):
             if not nic.master:
                 raise InputError(
-                    f"a {intent.cni.value} NIC needs the node's parent interface (master=, e.g. master=ens192) or "
+                    f"a {cni.value} NIC needs the node's parent interface (master=, e.g. master=ens192) or "
                     "an existing network (network=namespace/name)",
-                    _nic_loc(i, "master"),
+                    _nic_loc(at, "master"),
                 )
             if nic.bridge:
-                raise InputError(f"'bridge' is for ovs; {intent.cni.value} uses 'master'", _nic_loc(i, "bridge"))
-            default_smc = f"{intent.cni.value}-{nic.master}" + (f"-vlan{vlan}" if vlan else "")
+                raise InputError(
+                    f"'bridge' is for ovs; the first NIC of a passt VM is {cni.value}, which uses 'master' (OVS NICs "
+                    "may follow it)",
+                    _nic_loc(at, "bridge"),
+                )
+            # SpiderPool's ifacer creates the VLAN sub-interface '<master>.<vlanID>' on the node
+            # (SP@v1.2.2:cmd/ifacer/cmd/utils.go getVlanIfaceName), which must fit IFNAMSIZ as well.
+            sub = f"{nic.master}.{vlan}"
+            if vlan and len(sub.encode()) >= IFNAMSIZ:
+                raise InputError(
+                    f"VLAN {vlan} on master '{nic.master}' makes SpiderPool create the sub-interface '{sub}' "
+                    f"({len(sub.encode())} bytes), longer than Linux allows ({IFNAMSIZ - 1}); use a NIC with a "
+                    "shorter name or an existing network (network=namespace/name)",
+                    _nic_loc(at, "vlan"),
+                )
+            default_smc = f"{cni.value}-{nic.master}" + (f"-vlan{vlan}" if vlan else "")
         else:
+            if nic.master and mode is Mode.PASST:
+                raise InputError(
+                    f"mode passt gives a VM exactly one NIC on {intent.cni.value} (passt binds only the pod network); "
+                    "the NICs after it are OVS networks bound with bridge (bridge=), because bridge binding does not "
+                    "work over macvlan/ipvlan",
+                    _nic_loc(at, "master"),
+                )
             if not nic.bridge:
                 raise InputError(
                     "an ovs NIC needs the node's OVS bridge (bridge=, e.g. bridge=br1) or an existing network "
                     "(network=namespace/name)",
-                    _nic_loc(i, "bridge"),
+                    _nic_loc(at, "bridge"),
                 )
             if nic.master:
-                raise InputError("'master' is for macvlan/ipvlan; ovs uses 'bridge'", _nic_loc(i, "master"))
+                raise InputError("'master' is for macvlan/ipvlan; ovs uses 'bridge'", _nic_loc(at, "master"))
             default_smc = f"ovs-vlan{vlan}" if vlan else f"ovs-{nic.bridge}"
         nad_name = nic.multus_config or default_smc.lower().replace("_", "-").replace(".", "-")
         if not is_dns1123_subdomain(nad_name):
+            field = "multusConfig" if nic.multus_config else ("master" if nic.master else "bridge")
             raise InputError(
                 f"'{nad_name}' is not a valid SpiderMultusConfig name; set multusConfig to a lower-case DNS name",
-                _nic_loc(i, "multusConfig"),
+                _nic_loc(at, field),
             )
-    pools = tuple(_plan_pool(intent, i, j, p, nad_name or name, warnings) for j, p in enumerate(nic.pools))
+    pools = tuple(_plan_pool(intent, at, j, p, nad_name or name, warnings) for j, p in enumerate(nic.pools))
     families = [p.family for p in pools]
     if len(set(families)) != len(families):
-        raise InputError("a NIC takes at most one IPv4 and one IPv6 pool", _nic_loc(i, "pools"))
-    if mode is not Mode.MASQUERADE and not pools and render_smc:
+        raise InputError("a NIC takes at most one IPv4 and one IPv6 pool", _nic_loc(at, "pools"))
+    if not (mode is Mode.MASQUERADE and on_pod_network) and not pools and render_smc:
         raise InputError(
             "this NIC needs a pool for its fixed IP: give subnet=, gateway= and ips= (see `virtnet pool suggest`) "
             "or pool=NAME of an existing SpiderIPPool",
-            _nic_loc(i, "pools"),
+            _nic_loc(at, "pools"),
         )
+    if nic.mac:
+        problem = mac_problem(nic.mac, masquerade=binding is Binding.MASQUERADE)
+        if problem:
+            raise InputError(f"NIC '{name}' {problem}", _nic_loc(at, "mac"))
     mac = nic.mac or mac_address(intent.namespace, intent.name, name)
     return NicPlan(
         index=i,
         name=name,
         primary=primary,
+        binding=binding,
+        cni=cni,
+        on_pod_network=on_pod_network,
         pod_interface=pod_interface_name(name, primary=primary),
         mac=mac,
         nad_namespace=nad_ns,
@@ -242,10 +338,12 @@ def _plan_nic(intent: Intent, i: int, nic: NicIntent, warnings: list[str]) -> Ni
         bridge=nic.bridge,
         vlan=vlan,
         pools=pools,
+        default_cni_nad=default_cni_nad,
     )
 
 
 def _plan_pool(intent: Intent, i: int, j: int, pool: PoolIntent, base: str, warnings: list[str]) -> PoolPlan:
+    """Pool ``j`` of the intent's NIC ``i``."""
     path = f"spec.nics[{i}].pools[{j}]"
     if pool.existing:
         if not pool.name:
@@ -301,10 +399,10 @@ def _plan_pool(intent: Intent, i: int, j: int, pool: PoolIntent, base: str, warn
     return PoolPlan(name=name, family=family, spec=spec)
 
 
-def _check_pool_overlaps(nics: list[NicPlan]) -> None:
+def _check_pool_overlaps(nics: list[NicPlan], intent_index: dict[int, int]) -> None:
     from virtnet.model.ippool import overlap
 
-    specs = [(n.index, p.spec) for n in nics for p in n.pools if p.spec is not None]
+    specs = [(intent_index[n.index], p.spec) for n in nics for p in n.pools if p.spec is not None]
     for a in range(len(specs)):
         for b in range(a + 1, len(specs)):
             _ia, pa = specs[a]

@@ -1,3 +1,14 @@
 """The rule catalogue. Importing this package registers every rule."""
 
-from virtnet.lint.rules import cloudinit, interfaces, ippool, kubevirt, multus, multusconfig  # noqa: F401
+from virtnet.lint.rules import (  # noqa: F401
+    cloudinit,
+    duplicates,
+    interfaces,
+    ippool,
+    kubevirt,
+    multus,
+    multusconfig,
+    noip,
+    schema,
+    suppression,
+)

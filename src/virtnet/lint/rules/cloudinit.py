@@ -19,13 +19,14 @@ from typing import Any
 
 import yaml
 
+from virtnet.formats.yamlio import load_yaml11
 from virtnet.lint.context import LintContext, Workload, as_list, as_map, workload_of
 from virtnet.lint.model import LintObject, Path, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.lint.rules.kubevirt import binding_of
 from virtnet.model.capabilities import Binding
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CACHED_TEXTS = 1024  # parsed cloud-init texts kept per context (VMs often share user data verbatim)
 
 SOURCES = ("cloudInitNoCloud", "cloudInitConfigDrive")
 NETWORK_DATA_MAX = 2048  # cloudInitNetworkMaxLen
@@ -146,10 +147,26 @@ def _names(items: list[str]) -> str:
     return ", ".join(items) if items else "none"
 
 
-def _check_nocloud(text: str, path: Path, nics: list[_Nic]) -> Iterator[Violation]:
-    try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as err:
+def _parsed(text: str, ctx: LintContext) -> tuple[Any, yaml.YAMLError | RecursionError | None]:
+    """``text`` read as cloud-init reads it (PyYAML safe loader), once per distinct text and context: the value,
+    or None and the error."""
+    cache: dict[str, tuple[Any, yaml.YAMLError | RecursionError | None]] = ctx.memo(_parsed, dict)
+    hit = cache.get(text)
+    if hit is None:
+        try:
+            hit = (load_yaml11(text), None)
+        except (yaml.YAMLError, RecursionError) as err:
+            hit = (None, err)
+        if len(cache) >= _CACHED_TEXTS:
+            cache.clear()
+        cache[text] = hit
+    return hit
+
+
+def _check_nocloud(text: str, path: Path, nics: list[_Nic], ctx: LintContext) -> Iterator[Violation]:
+    data, error = _parsed(text, ctx)
+    if isinstance(error, yaml.MarkedYAMLError):
+        err = error
         mark = err.problem_mark or err.context_mark
         where = f" at line {mark.line + 1} of the networkData" if mark is not None else ""
         yield Violation(
@@ -158,8 +175,8 @@ def _check_nocloud(text: str, path: Path, nics: list[_Nic]) -> Iterator[Violatio
             Severity.ERROR,
         )
         return
-    except (yaml.YAMLError, RecursionError) as err:
-        yield Violation(f"networkData is not valid YAML ({err}); cloud-init will ignore it", path, Severity.ERROR)
+    if error is not None:
+        yield Violation(f"networkData is not valid YAML ({error}); cloud-init will ignore it", path, Severity.ERROR)
         return
     if data is None:
         return
@@ -195,13 +212,19 @@ def _check_nocloud(text: str, path: Path, nics: list[_Nic]) -> Iterator[Violatio
     yield from _check_entries(entries, what, path, nics)
 
 
+def _one(what: str) -> str:
+    """``ethernet entries`` → ``ethernet entry``, ``physical interfaces`` → ``physical interface``."""
+    return what[: -len("ies")] + "y" if what.endswith("ies") else what.removesuffix("s")
+
+
 def _check_entries(entries: list[_Entry], what: str, path: Path, nics: list[_Nic]) -> Iterator[Violation]:
     plain = [n for n in nics if not n.sriov]
     labels = [e.label for e in entries]
     if not any(e.wildcard for e in entries) and not len(plain) <= len(entries) <= len(nics):
         wanted = f"{len(plain)}" if len(plain) == len(nics) else f"{len(plain)} to {len(nics)}"
         yield Violation(
-            f"networkData configures {len(entries)} {what} ({_names(labels)}) but the VM has {len(nics)} "
+            f"networkData configures {len(entries)} {_one(what) if len(entries) == 1 else what} ({_names(labels)}) "
+            f"but the VM has {len(nics)} "
             f"{'interface' if len(nics) == 1 else 'interfaces'} ({_names([n.name for n in nics])}); expected "
             f"{wanted}, one per NIC",
             path,
@@ -270,12 +293,15 @@ def _check_entries(entries: list[_Entry], what: str, path: Path, nics: list[_Nic
                 "kubevirt/kubevirt#6351"),
 )  # fmt: skip
 def cloudinit_network_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         nics: list[_Nic] | None = None
+        without_network_data: list[tuple[int, str]] = []  # cloud-init volumes that set no networkData at all
         for i, src, ci in cloud_init_volumes(w):
             present = [k for k in ("networkData", "networkDataBase64") if isinstance(ci.get(k), str) and ci.get(k)]
             if as_map(ci.get("networkDataSecretRef")).get("name"):
                 present.append("networkDataSecretRef")
+            if not present:
+                without_network_data.append((i, src))
             if len(present) > 1:
                 yield Violation(
                     f"{src} sets {' and '.join(present)}, but it must have only one networkdata source set; "
@@ -312,7 +338,35 @@ def cloudinit_network_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Vi
                     continue
                 if nics is None:
                     nics = _guest_nics(w)
-                yield from _check_nocloud(text, path, nics)
+                yield from _check_nocloud(text, path, nics, ctx)
+        if without_network_data and len(without_network_data) == sum(1 for _ in cloud_init_volumes(w)):
+            yield from _missing_network_data(w, *without_network_data[0])
+
+
+def _missing_network_data(w: Workload, i: int, src: str) -> Iterator[Violation]:
+    """Several NICs, one of them bridged onto a Multus network, and no networkData: cloud-init's fallback
+    configuration brings up the first NIC only (issue 9), so the bridged NIC stays unconfigured in the guest."""
+    nics = [n for n in _guest_nics(w) if not n.sriov]
+    if len(nics) < 2:
+        return
+    multus = {str(net.get("name")) for _, net in w.networks if "multus" in net}
+    bridged = [
+        str(iface.get("name"))
+        for _, iface in w.interfaces
+        if binding_of(iface)[0] is Binding.BRIDGE
+        and str(iface.get("name")) in multus
+        and iface.get("state") != "absent"
+    ]
+    if not bridged:
+        return
+    yield Violation(
+        f"the VM has {len(nics)} NICs ({_names([n.name for n in nics])}) but {src} sets no networkData; cloud-init "
+        f"then configures only the first NIC, so the bridged {_names(bridged)} stays down in the guest",
+        w.volume_path(i, src),
+        Severity.WARNING,
+        fix="Add networkData (cloud-init network config v2) with one entry per NIC, matched by MAC (set macAddress on "
+        "each interface); `virtnet new vm` renders it.",
+    )
 
 
 # --- VN020 -----------------------------------------------------------------------------------------------------
@@ -329,7 +383,7 @@ def _is_hash(value: str) -> bool:
     return value.startswith("$")
 
 
-def _cloud_config(text: str) -> Mapping[str, Any] | None:
+def _cloud_config(text: str, ctx: LintContext) -> Mapping[str, Any] | None:
     """The parsed ``#cloud-config`` document, or None for scripts, MIME archives and unparseable text."""
     lines = text.lstrip().splitlines()
     if lines and lines[0].strip().lower().startswith("## template:"):
@@ -340,11 +394,8 @@ def _cloud_config(text: str) -> Mapping[str, Any] | None:
         or lines[0].strip().startswith("#cloud-config-archive")
     ):
         return None
-    try:
-        data = yaml.load(text, Loader=_Loader)
-    except (yaml.YAMLError, RecursionError):
-        return None
-    return data if isinstance(data, Mapping) else None
+    data, error = _parsed(text, ctx)
+    return data if error is None and isinstance(data, Mapping) else None
 
 
 def _scalar(value: Any) -> str | None:
@@ -437,16 +488,16 @@ def _describe(secrets: list[_Secret]) -> str:
     "copy of the manifest) reads the password. With ssh_pwauth: true and root login allowed (disable_root: false or "
     "PermitRootLogin yes), that password opens root SSH on an address that, with SpiderPool underlay NICs, is "
     "usually reachable from outside the cluster. Hashes are safer but can be cracked offline.",
-    fix="Put user data in a Secret (userDataSecretRef), log in with ssh_authorized_keys, keep ssh_pwauth false and "
-    "disable_root true.",
+    fix="Put user data in a Secret (cloudInitNoCloud.secretRef), log in with ssh_authorized_keys, keep ssh_pwauth "
+    "false and disable_root true.",
     references=(UG_STARTUP, "cloud-init docs: modules cc_set_passwords (chpasswd, ssh_pwauth), cc_users_groups",
                 "KV@v1.0.1:pkg/cloud-init/cloud-init.go"),
 )  # fmt: skip
 def plaintext_credentials(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         for i, src, ci in cloud_init_volumes(w):
             for key, text in _user_data(ci):
-                cfg = _cloud_config(text)
+                cfg = _cloud_config(text, ctx)
                 if cfg is None:
                     continue
                 path = w.volume_path(i, src, key)
@@ -465,14 +516,14 @@ def plaintext_credentials(obj: LintObject, ctx: LintContext) -> Iterator[Violati
                 if plain:
                     yield Violation(
                         f"{key} holds a plaintext password ({_describe(plain)}); move user data to a Secret "
-                        "(userDataSecretRef) or use SSH keys",
+                        "(cloudInitNoCloud.secretRef) or use SSH keys",
                         path,
                     )
                 hashed = [s for s in secrets if s.hashed]
                 if hashed:
                     yield Violation(
                         f"{key} holds a password hash ({_describe(hashed)}) readable by anyone who can read the VM; "
-                        "prefer userDataSecretRef",
+                        "prefer cloudInitNoCloud.secretRef",
                         path,
                         Severity.INFO,
                     )

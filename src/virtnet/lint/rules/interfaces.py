@@ -19,7 +19,8 @@ from virtnet.lint.registry import rule
 from virtnet.lint.rules.kubevirt import binding_of
 from virtnet.lint.rules.multus import parse_network_selection
 from virtnet.model.capabilities import Binding
-from virtnet.model.identity import RESERVED_MACS
+from virtnet.model.identity import mac_problem
+from virtnet.model.identity import parse_mac as parse_mac  # Go net.ParseMAC; importable from here as before
 from virtnet.model.versions import V, Version
 
 UG_INTERFACES = "UG:docs/network/interfaces_and_networks.md"
@@ -27,28 +28,6 @@ VALID_MODELS = ("e1000", "e1000e", "ne2k_pci", "pcnet", "rtl8139", "virtio")
 IGB_FIRST = V("v1.9.0")
 PCI_ADDRESS = re.compile(r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$")
 ACPI_INDEX_MAX = 16383
-_HEX = frozenset("0123456789abcdefABCDEF")
-
-
-def parse_mac(text: str) -> bytes | None:
-    """Go's ``net.ParseMAC``: 6, 8 or 20 bytes as ``aa:bb:…``, ``aa-bb-…`` or ``aabb.ccdd.…``; None if malformed."""
-    if len(text) < 14:
-        return None
-    if text[2] in ":-":
-        parts = text.split(text[2])
-        if (len(text) + 1) % 3 or len(parts) not in (6, 8, 20):
-            return None
-        if any(len(p) != 2 or not set(p) <= _HEX for p in parts):
-            return None
-        return bytes(int(p, 16) for p in parts)
-    if text[4] == ".":
-        parts = text.split(".")
-        if (len(text) + 1) % 5 or 2 * len(parts) not in (6, 8, 20):
-            return None
-        if any(len(p) != 4 or not set(p) <= _HEX for p in parts):
-            return None
-        return bytes.fromhex("".join(parts))
-    return None
 
 
 def allowed_models(kv: Version) -> tuple[str, ...]:
@@ -80,7 +59,7 @@ def _int(value: Any) -> int | None:
 def interface_fields_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     models = allowed_models(ctx.versions.kubevirt)
     kv = ctx.versions.kubevirt
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         pci_seen: dict[str, str] = {}
         acpi_seen: dict[int, str] = {}
         for i, iface in w.interfaces:
@@ -138,33 +117,11 @@ def interface_fields_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Viol
 
 
 def _check_mac(w: Workload, i: int, name: str, mac: str, iface: Any) -> Iterator[Violation]:
-    path = w.interface_path(i, "macAddress")
-    parsed = parse_mac(mac)
-    if parsed is None:
-        yield Violation(
-            f"interface '{name}' has malformed MAC address '{mac}'; write six hex bytes like 02:6e:7e:00:00:01", path
-        )
-        return
-    if len(parsed) > 6:
-        yield Violation(
-            f"interface '{name}' has MAC address '{mac}' that is too long ({len(parsed)} bytes); a NIC MAC has 6 bytes",
-            path,
-        )
-        return
-    text = ":".join(f"{b:02x}" for b in parsed)
-    if parsed[0] & 1:
-        yield Violation(
-            f"interface '{name}' has multicast MAC address '{mac}' (lowest bit of the first byte set), which libvirt "
-            "rejects; use a unicast, locally administered MAC such as 02:…",
-            path,
-        )
+    # the same check `virtnet new vm` / `virtnet render` make on an intent's MAC (virtnet.model.identity)
     binding, _key = binding_of(iface)
-    if binding is Binding.MASQUERADE and text in RESERVED_MACS:
-        yield Violation(
-            f"interface '{name}' uses MAC {mac}, which is reserved for the in-pod bridge of masquerade; choose another "
-            "one",
-            path,
-        )
+    problem = mac_problem(mac, masquerade=binding is Binding.MASQUERADE)
+    if problem is not None:
+        yield Violation(f"interface '{name}' {problem}", w.interface_path(i, "macAddress"))
 
 
 @rule(
@@ -183,7 +140,7 @@ def _check_mac(w: Workload, i: int, name: str, mac: str, iface: Any) -> Iterator
                 "KV@v1.0.1:pkg/virt-controller/services/template.go filterVMIAnnotationsForPod", UG_INTERFACES),
 )  # fmt: skip
 def default_network_conflict(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         if obj.kind == "VirtualMachine":
             own = obj.annotations.get(DEFAULT_NETWORK_ANNOTATION)
             if own is not None and DEFAULT_NETWORK_ANNOTATION not in w.annotations:

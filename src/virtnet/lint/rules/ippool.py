@@ -18,7 +18,6 @@ import functools
 import heapq
 import json
 import re
-import weakref
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,7 +35,6 @@ from virtnet.lint.context import (
     Workload,
     as_list,
     as_map,
-    workload,
     workload_of,
 )
 from virtnet.lint.model import LintObject, Path, Severity, Violation
@@ -68,21 +66,10 @@ SP_KUBEVIRT_DOC = "SP:docs/usage/kubevirt.md"
 
 
 def per_context(build: Callable[[LintContext], _T]) -> Callable[[LintContext], _T]:
-    """``build(ctx)`` computed once per :class:`LintContext`; the value is dropped when the context is.
-
-    LintContext is an unhashable dataclass, so the memo is keyed by ``id(ctx)`` and guarded by a weak reference
-    (an id can be reused only after its object died, and the weakref callback removes the entry at that moment).
-    """
-    memo: dict[int, tuple[weakref.ref[LintContext], _T]] = {}
+    """``build(ctx)`` computed once per :class:`LintContext` (kept in the context's memo, dropped with it)."""
 
     def get(ctx: LintContext) -> _T:
-        key = id(ctx)
-        hit = memo.get(key)
-        if hit is not None and hit[0]() is ctx:
-            return hit[1]
-        value = build(ctx)
-        memo[key] = (weakref.ref(ctx, lambda _ref: memo.pop(key, None)), value)
-        return value
+        return ctx.memo(build, lambda: build(ctx))
 
     return functools.update_wrapper(get, build)
 
@@ -484,7 +471,17 @@ def uses_spiderpool(ctx: LintContext, nad: Nad | None) -> bool | None:
 
 
 def pod_nics(w: Workload, ctx: LintContext) -> list[PodNic]:
-    """The pod interfaces KubeVirt (>= v1.0) creates for the VM: eth0, then one per secondary Multus network."""
+    """The pod interfaces KubeVirt (>= v1.0) creates for the VM: eth0, then one per secondary Multus network
+    (computed once per object: several rules ask)."""
+    return ctx.object_memo(w.obj, pod_nics, lambda: _pod_nics(w, ctx))
+
+
+def _secondary_name(ctx: LintContext, network: str) -> str:
+    """pod + sha256(network)[:11], once per network name and context (VMs reuse the same network names)."""
+    return ctx.memo((pod_interface_name, network), lambda: pod_interface_name(network, primary=False))
+
+
+def _pod_nics(w: Workload, ctx: LintContext) -> list[PodNic]:
     primary: PodNic | None = None
     secondaries: list[PodNic] = []
     for _, net in w.networks:
@@ -509,9 +506,7 @@ def pod_nics(w: Workload, ctx: LintContext) -> list[PodNic]:
             continue
         ref = _parse_ref(network_name, w.namespace)
         nad = find_nad(ctx, ref, w.namespace)
-        secondaries.append(
-            PodNic(name, pod_interface_name(name, primary=False), False, ref, nad, uses_spiderpool(ctx, nad))
-        )
+        secondaries.append(PodNic(name, _secondary_name(ctx, name), False, ref, nad, uses_spiderpool(ctx, nad)))
     if primary is None:  # the pod still gets the cluster default network as eth0
         primary = PodNic(None, "eth0", True, None, None, None)
     return [primary, *secondaries]
@@ -592,7 +587,7 @@ def _multus_matches(multus_names: Sequence[str], ref: NadRef) -> bool:
 )  # fmt: skip
 def ippool_annotation_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     sp = ctx.versions.spiderpool
-    w = workload(obj)
+    w = ctx.workload(obj)
     if w is None:
         return
     if obj.kind == "VirtualMachine":
@@ -681,7 +676,7 @@ def _pool_checks(nic: PodNic, entry: PoolEntry, ctx: LintContext, path: Path) ->
 )  # fmt: skip
 def ippool_interface_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     kv = ctx.versions.kubevirt
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         parsed = pool_annotations(w.annotations, ctx.versions.spiderpool)
         if parsed.key is None or not parsed.ok or not parsed.entries:
             continue  # ippool-annotation-invalid reports it
@@ -857,7 +852,7 @@ def ippool_not_found(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
                 if found is not None:
                     yield Violation(found[1], ("spec", block, "ippools", key, i), found[0])
         return
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         parsed = pool_annotations(w.annotations, ctx.versions.spiderpool)
         seen: set[tuple[str, int]] = set()
         for entry in parsed.entries:
@@ -883,6 +878,15 @@ def _sentence(field: str, message: str) -> str:
     return f"{field}: {message}"
 
 
+def _subnet_fix(field: str, message: str, spec: PoolSpec) -> str:
+    """VN012's fix for this pool and this problem (not the generic one)."""
+    if "default route" in message or ("route" in message and "0.0.0.0/0" in message):
+        return "Remove the default route from spec.routes and set spec.gateway instead."
+    if "spec.gateway" in message and field in ("spec.ips", "spec.excludeIPs") and spec.gateway is not None:
+        return f"Take the gateway {spec.gateway} out of spec.ips (or add it to spec.excludeIPs)."
+    return f"Correct {field} so that every value is well-formed and inside spec.subnet {spec.subnet}."
+
+
 def _entry_path(spec_data: Mapping[str, Any], field: str, family: Family, target: IPSet) -> Path:
     """The first ``spec.<field>[i]`` entry that overlaps ``target`` (or the list itself)."""
     for i, text in enumerate(as_list(spec_data.get(field))):
@@ -904,8 +908,8 @@ def _entry_path(spec_data: Mapping[str, Any], field: str, family: Family, target
     why="The SpiderIPPool webhook refuses the pool ('unformatted subnet %s, please change it to %s' on v0.9.2+, 'not "
     "pertains to the spec.subnet', 'conflicts with spec.gateway', 'please specify spec.gateway to configure the "
     "default route'), so every VM that names it cannot get an address.",
-    fix="Write spec.subnet as its network address (10.7.0.0/16), keep ips/excludeIPs/gateway/routes inside it, "
-    "exclude the gateway from ips, and set the default route with spec.gateway.",
+    fix="Write spec.subnet as its network address (e.g. 10.7.0.0/16, not 10.7.1.0/16), keep ips/excludeIPs/"
+    "gateway/routes inside it, exclude the gateway from ips, and set the default route with spec.gateway.",
     references=("SP@v1.2.2:pkg/ippoolmanager/ippool_validate.go", "PR #3068 (canonical subnet, v0.9.2)",
                 "SP@v1.2.2:pkg/ip/subnet.go (PR #3804)", "SP@v0.8.13:pkg/ip/iprange.go"),
     versions="all; a non-canonical subnet is an error from SpiderPool v0.9.2, a warning before",
@@ -938,14 +942,16 @@ def ippool_subnet_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Violati
             else:
                 target = (spec.ips if field == "spec.ips" else spec.exclude) - spec.subnet_set
             path = _entry_path(spec_data, field.split(".")[1], spec.family, target)
-        yield Violation(_sentence(field, message), path)
+        yield Violation(_sentence(field, message), path, fix=_subnet_fix(field, message, spec))
     if not spec.is_canonical:
         right = str(spec.subnet)
+        fix = f"Write spec.subnet as its network address: {right} (not {spec.subnet_text})."
         if sp >= CANONICAL_SUBNET_REQUIRED:
             yield Violation(
                 f"spec.subnet {spec.subnet_text} is not canonical; write {right} (SpiderPool {sp} rejects "
                 f"it: 'unformatted subnet {spec.subnet_text}, please change it to {right}')",
                 ("spec", "subnet"),
+                fix=fix,
             )
         else:
             yield Violation(
@@ -953,6 +959,7 @@ def ippool_subnet_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Violati
                 "accepts it, v0.9.2 and later reject it)",
                 ("spec", "subnet"),
                 Severity.WARNING,
+                fix=fix,
             )
 
 
@@ -1042,6 +1049,12 @@ def _overlap_index(ctx: LintContext) -> _OverlapIndex:
     return _OverlapIndex(subnets, addresses)
 
 
+@per_context
+def _pool_order(ctx: LintContext) -> dict[str, int]:
+    """Input position of each pool: an overlapping pair is reported once, on the later pool."""
+    return {name: i for i, name in enumerate(ctx.pools)}
+
+
 @rule(
     code="VN013",
     slug="ippool-overlap",
@@ -1063,12 +1076,13 @@ def ippool_overlap(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     if spec is None:
         return
     index = _overlap_index(ctx)
+    order = _pool_order(ctx)
     spec_data = as_map(obj.data.get("spec"))
     for others, field in ((index.subnets.get(name, []), "subnet"), (index.addresses.get(name, []), "ips")):
         for other in others[:MAX_LISTED]:
             other_spec = ctx.pool_specs.get(other)
-            if other_spec is None:
-                continue
+            if other_spec is None or order.get(other, -1) > order[name]:
+                continue  # each pair once: on the pool that comes second (the one SpiderPool rejects)
             why = overlap(spec, other_spec)
             if why is None:
                 continue

@@ -14,8 +14,8 @@ from typing import Any
 from virtnet.lint.context import LintContext, Workload, as_list, as_map, workload_of
 from virtnet.lint.model import LintObject, Severity, Violation
 from virtnet.lint.registry import rule
-from virtnet.model.capabilities import Binding, Status, binding_support, passt_binding_for
-from virtnet.model.versions import V
+from virtnet.model.capabilities import Binding, BindingSupport, Status, binding_support, passt_binding_for
+from virtnet.model.versions import V, Version
 
 BINDING_KEYS = {
     "masquerade": Binding.MASQUERADE,
@@ -28,6 +28,11 @@ BINDING_KEYS = {
 }
 ALLOW_POD_BRIDGE_MIGRATION = "kubevirt.io/allow-pod-bridge-network-live-migration"
 UG_INTERFACES = "UG:docs/network/interfaces_and_networks.md"
+
+
+def _support(ctx: LintContext, binding: Binding, kv: Version) -> BindingSupport:
+    """``binding_support`` (a pure function of its arguments) once per context."""
+    return ctx.memo((binding_support, binding, kv), lambda: binding_support(binding, kv))
 
 
 def binding_of(iface: Mapping[str, Any]) -> tuple[Binding | None, str | None]:
@@ -53,7 +58,7 @@ def binding_of(iface: Mapping[str, Any]) -> tuple[Binding | None, str | None]:
     references=("KV@v1.0.1:pkg/virt-api/webhooks/validating-webhook/admitters/vmi-create-admitter.go", UG_INTERFACES),
 )
 def interface_network_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         iface_names = Counter(str(x.get("name")) for _, x in w.interfaces)
         net_names = Counter(str(x.get("name")) for _, x in w.networks)
         for i, iface in w.interfaces:
@@ -81,7 +86,7 @@ def interface_network_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Vi
     references=("KV@v1.9.0:pkg/network/admitter/netsource.go", UG_INTERFACES),
 )
 def network_source_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         for i, net in w.networks:
             sources = [k for k in ("pod", "multus", "resourceClaim") if k in net]
             name = net.get("name")
@@ -104,7 +109,7 @@ def network_source_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Violat
     references=("KV@v1.9.0:pkg/network/admitter/netsource.go", UG_INTERFACES),
 )
 def multiple_primary_networks(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         pods = [i for i, n in w.networks if "pod" in n]
         defaults = [i for i, n in w.networks if as_map(n.get("multus")).get("default") is True]
         for i in pods[1:]:
@@ -132,7 +137,7 @@ def multiple_primary_networks(obj: LintObject, ctx: LintContext) -> Iterator[Vio
 )  # fmt: skip
 def binding_network_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     kv = ctx.versions.kubevirt
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         nets = {str(n.get("name")): n for _, n in w.networks}
         for i, iface in w.interfaces:
             binding, key = binding_of(iface)
@@ -141,7 +146,7 @@ def binding_network_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Viol
             net = nets.get(str(iface.get("name")))
             if net is None:
                 continue  # interface-network-mismatch reports it
-            support = binding_support(binding, kv)
+            support = _support(ctx, binding, kv)
             on_pod = "pod" in net
             if on_pod and not support.pod_network and binding is not Binding.SRIOV:
                 yield Violation(f"{binding.title} cannot bind the pod network", w.interface_path(i, key))
@@ -154,6 +159,8 @@ def binding_network_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Viol
                 yield Violation(
                     "core passt must be the VMI's only interface on this KubeVirt version",
                     w.interface_path(i, key),
+                    fix=f"Remove the other {len(w.interfaces) - 1} interface(s), or bind the pod network with "
+                    f"masquerade to keep several NICs on KubeVirt {kv} (core passt allows more from v1.3.0).",
                 )
 
 
@@ -184,7 +191,7 @@ def _passt_suggestion(kv: Any) -> str:
 )  # fmt: skip
 def binding_unsupported_version(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     kv = ctx.versions.kubevirt
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         for i, iface in w.interfaces:
             binding, key = binding_of(iface)
             if key == "binding" and kv < V("v1.1.0"):
@@ -193,7 +200,7 @@ def binding_unsupported_version(obj: LintObject, ctx: LintContext) -> Iterator[V
                 continue
             if binding is None or key is None:
                 continue
-            support = binding_support(binding, kv)
+            support = _support(ctx, binding, kv)
             if support.status is Status.SUPPORTED:
                 continue
             severity = Severity.ERROR if support.status is Status.UNAVAILABLE else Severity.WARNING
@@ -237,7 +244,7 @@ def feature_gate_missing(obj: LintObject, ctx: LintContext) -> Iterator[Violatio
     cr = ctx.kubevirt_cr.ref
     network_cfg = as_map(as_map(as_map(ctx.kubevirt_cr.data.get("spec")).get("configuration")).get("network"))
     registered = as_map(network_cfg.get("binding"))
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         for i, iface in w.interfaces:
             binding, key = binding_of(iface)
             if key is None:
@@ -255,7 +262,7 @@ def feature_gate_missing(obj: LintObject, ctx: LintContext) -> Iterator[Violatio
                 continue
             if binding is None:
                 continue
-            support = binding_support(binding, kv)
+            support = _support(ctx, binding, kv)
             for gate in support.feature_gates:
                 if gate not in gates:
                     yield Violation(f"{cr} does not enable feature gate {gate}, needed by {binding.title}",
@@ -318,7 +325,7 @@ def _rwo_templates(obj: LintObject) -> dict[str, tuple[list[str], tuple[Any, ...
 )  # fmt: skip
 def not_live_migratable(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     kv = ctx.versions.kubevirt
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         if w.spec.get("evictionStrategy") != "LiveMigrate":
             continue
         where = (*w.spec_path, "evictionStrategy")
@@ -339,7 +346,7 @@ def not_live_migratable(obj: LintObject, ctx: LintContext) -> Iterator[Violation
                             f"{ALLOW_POD_BRIDGE_MIGRATION}",
                             where,
                         )
-                elif binding is not None and not binding_support(binding, kv).migratable_on_pod_network:
+                elif binding is not None and not _support(ctx, binding, kv).migratable_on_pod_network:
                     yield Violation(f"{binding.title} on the pod network is not migratable on KubeVirt {kv}", where)
                 elif binding is Binding.PASST_PLUGIN and ctx.kubevirt_cr is not None:
                     reg = as_map(as_map(as_map(as_map(as_map(ctx.kubevirt_cr.data.get("spec")).get("configuration"))
@@ -363,7 +370,7 @@ def not_live_migratable(obj: LintObject, ctx: LintContext) -> Iterator[Violation
     references=("KV@v1.0.1:pkg/virt-api/webhooks/validating-webhook/admitters/vmi-create-admitter.go", UG_INTERFACES),
 )
 def probe_without_pod_network(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         if w.pod_network() is not None or not w.networks:
             continue
         for probe in ("readinessProbe", "livenessProbe"):

@@ -89,7 +89,12 @@ def attachments(w: Workload, ctx: LintContext) -> list[Attachment]:
 
     The annotation is listed even when the VM has no ``pod: {}`` network (its interface fields are then None), but
     not when a Multus ``default: true`` network exists: KubeVirt then overwrites the annotation with that network.
+    Resolved once per object (several rules ask).
     """
+    return ctx.object_memo(w.obj, attachments, lambda: _attachments(w, ctx))
+
+
+def _attachments(w: Workload, ctx: LintContext) -> list[Attachment]:
     ifaces = {str(x.get("name")): (i, x) for i, x in w.interfaces}
     out: list[Attachment] = []
     pod_network: Mapping[str, Any] | None = None
@@ -154,7 +159,7 @@ def bridge_on_macvlan(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     if not ctx.nads:
         return
     passt = _passt_text(ctx.versions.kubevirt)
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         for att in attachments(w, ctx):
             if att.nad is None or att.nad.cni_type not in MACVLAN_LIKE or att.interface is None:
                 continue
@@ -275,7 +280,7 @@ def _guess(ns: str, name: str, names: _NadNames) -> tuple[str, str] | None:
 def nad_not_found(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     if not ctx.nads:
         return  # nothing is known about the cluster's NADs
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         for att in attachments(w, ctx):
             if att.nad is not None:
                 continue
@@ -339,7 +344,7 @@ def _coordinator_off(nad: Nad) -> str:
 def multi_nic_without_coordinator(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     if not ctx.nads:
         return
-    for w in workload_of(obj):
+    for w in workload_of(obj, ctx):
         nics = [
             att
             for att in attachments(w, ctx)
