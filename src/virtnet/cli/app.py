@@ -64,8 +64,19 @@ def cli() -> None:
       virtnet new vm NAME --mode passt …     a complete, consistent manifest bundle from flags
       virtnet render vm.yaml                 the same from an intent file (see `virtnet schema`)
       virtnet pool suggest --nic ens192 …    a free address range for a SpiderIPPool from `ip a`
+      virtnet lint manifests/                check manifests before they reach a cluster
 
-    Exit codes: 0 success, 2 usage or input error (one line on stderr naming the flag, file and field).
+    \b
+    On a cluster (kubectl's --kubeconfig, --context, -n, -A):
+      virtnet doctor --mode passt            is the cluster ready for this mode?
+      virtnet apply -f bundle/ --wait        server-side apply in dependency order, never deletes
+      virtnet status VM                      the VM's network chain, with drift flagged
+      virtnet pool usage                     per pool: allocated, free ranges, which VM holds each IP
+      virtnet set network VM --mode passt …  move an existing VM to a network mode
+      virtnet lint --cluster -A              the lint rules on live objects
+
+    Exit codes: 0 success, 1 findings or refused/failed on the cluster side, 2 usage or input error (one line on
+    stderr naming the flag, file and field).
     """
 
 
