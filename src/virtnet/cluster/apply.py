@@ -33,6 +33,8 @@ from virtnet.errors import ClusterError, InputError, Location
 from virtnet.model import annotations as keys
 from virtnet.model.capabilities import pod_interface_name
 from virtnet.model.ippool import PoolSpec
+from virtnet.model.manifest import as_list as _list
+from virtnet.model.manifest import as_map as _map
 from virtnet.render.bundle import PATCH_TYPE_ANNOTATION, REASON_ANNOTATION
 
 Obj = dict[str, Any]
@@ -62,14 +64,6 @@ HCO_DEFAULT_NAME = "kubevirt-hyperconverged"
 FEATURE_GATES_PATH = ("spec", "configuration", "developerConfiguration", "featureGates")
 DISABLED_GATES_PATH = ("spec", "configuration", "developerConfiguration", "disabledFeatureGates")
 BINDINGS_PATH = ("spec", "configuration", "network", "binding")
-
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 # --- identity ------------------------------------------------------------------------------------------------------

@@ -52,6 +52,8 @@ from virtnet.lint.engine import objects_of
 from virtnet.lint.rules.multusconfig import STATIC_IP_CRASH_LAST
 from virtnet.model.capabilities import Status as BindingStatus
 from virtnet.model.ippool import PoolSpec
+from virtnet.model.manifest import as_list as _list_of
+from virtnet.model.manifest import as_map as _map
 from virtnet.model.modes import Cni, Mode, ModeCapabilities, RequirementKind, capabilities, default_cni
 from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, SupportedRange, TargetVersions, V, Version
 from virtnet.render.plan import DEFAULT_CNI_NADS
@@ -254,14 +256,6 @@ class Basis:
     @property
     def versions(self) -> TargetVersions:
         return TargetVersions(self.kubevirt.used, self.spiderpool.used)
-
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list_of(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _name(obj: Mapping[str, Any]) -> str:

@@ -25,6 +25,8 @@ from typing import Any
 import yaml
 
 from virtnet.errors import ClusterError, ForbiddenError, NotInstalledError, UnsupportedVersionError
+from virtnet.model.manifest import as_list as _list
+from virtnet.model.manifest import as_map as _map
 from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, Version
 
 KUBEVIRT_GV = "kubevirt.io/v1"
@@ -38,14 +40,6 @@ HCO_KIND = "HyperConverged"
 
 _CHART = re.compile(r"^spiderpool-v?(\d+\.\d+\.\d+)")
 _TAG = re.compile(r":v?(\d+\.\d+\.\d+)(?:@|$)")
-
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 @dataclass(frozen=True)

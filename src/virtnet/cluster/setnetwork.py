@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from virtnet.model.manifest import as_map as _map
 from virtnet.render.setnetwork import NETWORK_ANNOTATIONS, Edit
 
 MANAGER = "virtnet"
@@ -41,10 +42,6 @@ ATOMIC_NOTE = (
     "networks, interfaces and volumes are atomic lists in KubeVirt's VirtualMachine schema (no "
     "x-kubernetes-list-type): whoever changes one entry owns the whole list"
 )
-
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 def get_path(obj: Any, path: Sequence[str]) -> Any:

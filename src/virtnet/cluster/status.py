@@ -50,6 +50,9 @@ from virtnet.model import annotations as keys
 from virtnet.model.capabilities import pod_interface_name
 from virtnet.model.ippool import PoolSpec
 from virtnet.model.ipset import IPAddress
+from virtnet.model.manifest import as_list as _list
+from virtnet.model.manifest import as_map as _map
+from virtnet.model.manifest import metadata_of as _meta
 from virtnet.model.versions import SPIDERPOOL
 
 if TYPE_CHECKING:  # the reads go through the one client; the decisions below need none
@@ -63,18 +66,6 @@ VMI_OWNER = "VirtualMachineInstance"  # SpiderEndpoint status.ownerControllerTyp
 BINDINGS = ("masquerade", "bridge", "sriov", "passt", "passtBinding", "slirp", "macvtap")
 DRIFT = ("error", "warning")  # severities that make `virtnet status` exit 1
 _WILDCARD = set("*?[")
-
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _meta(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return _map(obj.get("metadata")) if obj else {}
 
 
 def _ip(text: Any) -> IPAddress | None:

@@ -33,6 +33,9 @@ from virtnet.cluster.facts import KUBEVIRT_GV, SPIDERPOOL_GV
 from virtnet.errors import ClusterError, ForbiddenError, InputError, NotFoundError, NotInstalledError
 from virtnet.model.ippool import PoolSpec, parse_ip_entries
 from virtnet.model.ipset import Family, IPSet, family_of
+from virtnet.model.manifest import as_list as _list
+from virtnet.model.manifest import as_map as _map
+from virtnet.model.manifest import metadata_of as _meta
 
 if TYPE_CHECKING:  # the reads go through the one client; the arithmetic below needs none
     from virtnet.cluster.client import Cluster
@@ -42,18 +45,6 @@ LAUNCHER_SELECTOR = "kubevirt.io=virt-launcher"  # KV@v1.9.0:pkg/virt-controller
 VMI_OWNER = "VirtualMachineInstance"
 KEPT_NOTE = "SpiderPool keeps a stopped VM's IP while the VM exists (deleting the VM releases it)"
 DELETED_NOTE = "neither the VM nor its VMI exists: SpiderPool's IP GC should release this address (leaked?)"
-
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _meta(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return _map(obj.get("metadata")) if obj else {}
 
 
 def _key(obj: Mapping[str, Any]) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from virtnet.lint.model import LintObject, Path
 from virtnet.lint.schema import Catalog
 from virtnet.model import annotations as keys
 from virtnet.model.ippool import PoolSpec
+from virtnet.model.manifest import as_list, as_map
 from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, TargetVersions
 
 CR_NAME_ANNOTATION = keys.CR_NAME
@@ -40,18 +41,6 @@ SMC_BLOCKS = {
 }
 NAMESPACED_DEFAULT = "default"
 _T = TypeVar("_T")
-
-
-_EMPTY: Mapping[str, Any] = {}
-
-
-def as_map(value: Any) -> Mapping[str, Any]:
-    # parsed documents hold plain dicts; `isinstance(x, dict)` is much cheaper than the ABC check on the hot path
-    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ from typing import Any
 
 from virtnet.errors import InputError, Location
 from virtnet.formats.yamlio import Document, format_path, manifest_objects
-from virtnet.lint.context import LintContext, as_map
+from virtnet.lint.context import LintContext
 from virtnet.lint.model import Finding, LintObject, LintResult, NotRun, ObjectRef, Path, Rule, Severity
 from virtnet.lint.registry import all_rules, lookup
 from virtnet.lint.rules.duplicates import Place
 from virtnet.lint.schema import Catalog, coverage, shipped_catalog
+from virtnet.model.manifest import as_map
 
 SUPPRESS_PREFIX = "ignore-check.virtnet.io/"
 ANY_KIND = "*"  # a rule with kinds=("*",) checks every object

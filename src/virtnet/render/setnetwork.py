@@ -37,6 +37,8 @@ from virtnet.model.capabilities import Binding, pod_interface_name
 from virtnet.model.identity import RESERVED_MACS
 from virtnet.model.intent import CloudInitIntent, Intent, NicIntent, PoolIntent
 from virtnet.model.ippool import PoolSpec, overlap
+from virtnet.model.manifest import as_list as _list
+from virtnet.model.manifest import as_map as _map
 from virtnet.model.modes import Cni, Mode, capabilities
 from virtnet.model.versions import V
 from virtnet.render import netdata
@@ -231,14 +233,6 @@ def _identity(obj: Mapping[str, Any]) -> dict[str, Any]:
         "namespace": meta.get("namespace"),
         "name": meta.get("name"),
     }
-
-
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 # --- the VM's NICs -------------------------------------------------------------------------------------------

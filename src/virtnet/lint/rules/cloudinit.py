@@ -20,11 +20,12 @@ from typing import Any
 import yaml
 
 from virtnet.formats.yamlio import load_yaml11
-from virtnet.lint.context import LintContext, Workload, as_list, as_map, workload_of
+from virtnet.lint.context import LintContext, Workload, workload_of
 from virtnet.lint.model import LintObject, Path, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.lint.rules.kubevirt import binding_of
 from virtnet.model.capabilities import Binding
+from virtnet.model.manifest import as_list, as_map
 
 _CACHED_TEXTS = 1024  # parsed cloud-init texts kept per context (VMs often share user data verbatim)
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from virtnet.lint.context import DEFAULT_NETWORK_ANNOTATION, LintContext, Workload, as_map, workload_of
+from virtnet.lint.context import DEFAULT_NETWORK_ANNOTATION, LintContext, Workload, workload_of
 from virtnet.lint.model import LintObject, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.lint.rules.kubevirt import binding_of
@@ -21,6 +21,7 @@ from virtnet.lint.rules.multus import parse_network_selection
 from virtnet.model.capabilities import Binding
 from virtnet.model.identity import mac_problem
 from virtnet.model.identity import parse_mac as parse_mac  # Go net.ParseMAC; importable from here as before
+from virtnet.model.manifest import as_map
 from virtnet.model.versions import V, Version
 
 UG_INTERFACES = "UG:docs/network/interfaces_and_networks.md"

@@ -33,8 +33,6 @@ from virtnet.lint.context import (
     LintContext,
     Nad,
     Workload,
-    as_list,
-    as_map,
     workload_of,
 )
 from virtnet.lint.model import LintObject, Path, Severity, Violation
@@ -47,6 +45,7 @@ from virtnet.model.capabilities import (
 )
 from virtnet.model.ippool import API_VERSION, PoolSpec, overlap
 from virtnet.model.ipset import Family, IPNetwork, IPSet
+from virtnet.model.manifest import as_list, as_map
 from virtnet.model.versions import V, Version
 
 _T = TypeVar("_T")

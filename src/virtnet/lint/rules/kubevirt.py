@@ -11,10 +11,11 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from virtnet.lint.context import LintContext, Workload, as_list, as_map, workload_of
+from virtnet.lint.context import LintContext, Workload, workload_of
 from virtnet.lint.model import LintObject, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.model.capabilities import Binding, BindingSupport, Status, binding_support, passt_binding_for
+from virtnet.model.manifest import as_list, as_map
 from virtnet.model.versions import V, Version
 
 BINDING_KEYS = {

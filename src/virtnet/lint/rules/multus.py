@@ -19,20 +19,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from virtnet.lint.context import (
-    CR_NAME_ANNOTATION,
-    DEFAULT_NETWORK_ANNOTATION,
-    LintContext,
-    Nad,
-    Workload,
-    as_list,
-    as_map,
-    workload_of,
-)
+from virtnet.lint.context import CR_NAME_ANNOTATION, DEFAULT_NETWORK_ANNOTATION, LintContext, Nad, Workload, workload_of
 from virtnet.lint.model import LintObject, Path, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.lint.rules.kubevirt import binding_of
 from virtnet.model.capabilities import Binding, passt_binding_for
+from virtnet.model.manifest import as_list, as_map
 from virtnet.model.versions import Version
 
 UG_INTERFACES = "UG:docs/network/interfaces_and_networks.md"

@@ -14,11 +14,12 @@ from typing import Any
 
 import yaml
 
-from virtnet.lint.context import CR_NAME_ANNOTATION, SMC_BLOCKS, LintContext, as_list, as_map
+from virtnet.lint.context import CR_NAME_ANNOTATION, SMC_BLOCKS, LintContext
 from virtnet.lint.model import LintObject, Path, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.lint.rules.ippool import FAMILIES, fixed_ip_workloads, is_dns1123_subdomain, listed, pool_family
 from virtnet.model.capabilities import SMC_CNITYPE_OPTIONAL
+from virtnet.model.manifest import as_list, as_map
 from virtnet.model.versions import V, Version
 
 CNI_VERSION_ANNOTATION = "multus.spidernet.io/cni-version"

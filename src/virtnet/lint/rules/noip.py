@@ -22,11 +22,12 @@ from typing import Any
 
 import yaml
 
-from virtnet.lint.context import IPPOOLS_ANNOTATION, LintContext, Workload, as_list, as_map, workload_of
+from virtnet.lint.context import IPPOOLS_ANNOTATION, LintContext, Workload, workload_of
 from virtnet.lint.model import LintObject, Path, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.lint.rules.ippool import PodNic, listed, pod_nics, pool_annotations
 from virtnet.model import annotations as keys
+from virtnet.model.manifest import as_list, as_map
 from virtnet.model.versions import V, Version
 
 SP_SELECT = "SP@v1.2.2:pkg/ipam/allocate.go selectByPod"
