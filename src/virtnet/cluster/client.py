@@ -270,11 +270,7 @@ class Cluster:
         """Server-side apply with ``fieldValidation=Strict``; the object's namespace defaults to the client's."""
         res, ns, name = self._locate(obj)
         what = describe(res.api_version, res.kind, ns, name)
-        params = {"fieldManager": field_manager, "fieldValidation": "Strict"}
-        if force:
-            params["force"] = "true"
-        if dry_run:
-            params["dryRun"] = "All"
+        params = _write_params(field_manager, dry_run, force=force)
         body = dict(obj)
         if ns is not None:
             body["metadata"] = {**dict(obj.get("metadata") or {}), "namespace": ns}
@@ -295,9 +291,7 @@ class Cluster:
         """PUT the object; its ``metadata.resourceVersion`` makes this optimistic (409 when it changed)."""
         res, ns, name = self._locate(obj)
         what = describe(res.api_version, res.kind, ns, name)
-        params = {"fieldManager": field_manager, "fieldValidation": "Strict"}
-        if dry_run:
-            params["dryRun"] = "All"
+        params = _write_params(field_manager, dry_run)
         resp = self._send(
             "PUT", res.path(ns, name), what=what, verb="update", resource=res, namespace=ns, params=params, json=obj
         )
@@ -314,9 +308,7 @@ class Cluster:
         """PATCH the object with an RFC 6902 JSON patch (``test`` operations make it conditional: 422 otherwise)."""
         res, ns, name = self._locate(obj)
         what = describe(res.api_version, res.kind, ns, name)
-        params = {"fieldManager": field_manager, "fieldValidation": "Strict"}
-        if dry_run:
-            params["dryRun"] = "All"
+        params = _write_params(field_manager, dry_run)
         resp = self._send(
             "PATCH",
             res.path(ns, name),
@@ -371,6 +363,16 @@ class Cluster:
         if resp.status_code < 400 or resp.status_code in allow:
             return resp
         raise _status_error(resp, what=what, verb=verb, resource=resource, namespace=namespace, server=self.server)
+
+
+def _write_params(field_manager: str, dry_run: bool, *, force: bool = False) -> dict[str, str]:
+    """Query parameters of every write: field manager, Strict field validation, optional force and dry run."""
+    params = {"fieldManager": field_manager, "fieldValidation": "Strict"}
+    if force:
+        params["force"] = "true"
+    if dry_run:
+        params["dryRun"] = "All"
+    return params
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
