@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,7 +54,37 @@ def versions_from_flags(kubevirt: str | None, spiderpool: str | None, *, announc
     return versions
 
 
-@click.group(context_settings=CONTEXT)
+# Each command's module, imported only when that command runs (or when help lists the commands): `virtnet lint`
+# does not pay for the HTTP client, the renderer or the intent schema. A module registers its commands on `cli`
+# when imported; tests/cli/test_commands.py checks this table against what the modules register.
+COMMAND_MODULES = {
+    "apply": "virtnet.cli.apply",
+    "doctor": "virtnet.cli.doctor",
+    "lint": "virtnet.cli.lint",
+    "modes": "virtnet.cli.vm",
+    "new": "virtnet.cli.vm",
+    "pool": "virtnet.cli.pool",
+    "render": "virtnet.cli.vm",
+    "rules": "virtnet.cli.lint",
+    "schema": "virtnet.cli.vm",
+    "set": "virtnet.cli.setnet",
+    "status": "virtnet.cli.status",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported on first use (see COMMAND_MODULES)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMAND_MODULES})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            importlib.import_module(COMMAND_MODULES[cmd_name])
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", prog_name="virtnet")
 def cli() -> None:
     """Plan, render and check VM networking for KubeVirt + SpiderPool + Multus.

@@ -5,11 +5,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from virtnet.cluster.client import Cluster, Connection
+from virtnet.cluster.connection import Connection
+
+if TYPE_CHECKING:
+    from virtnet.cluster.client import Cluster
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,6 +25,8 @@ class Target:
     all_namespaces: bool = False
 
     def connect(self) -> Cluster:
+        from virtnet.cluster.client import Cluster  # only verbs that talk to a cluster pay for the HTTP stack
+
         return Cluster.connect(self.connection)
 
 

@@ -2,7 +2,8 @@
 
 Exit codes: 0 ok, 1 findings or refused/failed on the cluster side, 2 usage or input error, 70 internal error.
 
-Each verb lives in its own module and registers itself on the group in :mod:`virtnet.cli.app`.
+Each verb lives in its own module and registers itself on the group in :mod:`virtnet.cli.app`, which imports a
+verb's module only when that verb runs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from pathlib import Path
 
 import click
 
-from virtnet.cli import apply, doctor, lint, pool, setnet, status, vm  # noqa: F401  (register the commands)
 from virtnet.cli.app import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, cli
 from virtnet.errors import ClusterError, VirtnetError
 

@@ -27,6 +27,7 @@ from lightkube.config import client_adapter
 from lightkube.config.kubeconfig import KubeConfig, SingleConfig
 from lightkube.core.exceptions import ConfigError
 
+from virtnet.cluster.connection import Connection
 from virtnet.errors import (
     ClusterError,
     ConflictError,
@@ -47,16 +48,6 @@ DEFAULT_KUBECONFIG = "~/.kube/config"
 LIST_PAGE = 500  # objects per list request (limit/continue), as kubectl's default chunk size
 
 Obj = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Connection:
-    """How to reach the cluster: kubectl's flags and environment."""
-
-    kubeconfig: str | None = None  # --kubeconfig; else $KUBECONFIG; else ~/.kube/config; else in-cluster
-    context: str | None = None  # --context; else the kubeconfig's current-context
-    namespace: str | None = None  # -n; else the context's namespace; else "default"
-    request_timeout: float = 30.0  # seconds per request
 
 
 @dataclass(frozen=True)
