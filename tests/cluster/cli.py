@@ -71,3 +71,10 @@ def parse_json(proc: subprocess.CompletedProcess[str]) -> Any:
         raise AssertionError(
             f"not JSON (exit {proc.returncode}): {err}\nstdout: {proc.stdout[:2000]}\nstderr: {proc.stderr[:2000]}"
         ) from None
+
+
+def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """``proc``, after asserting it exited 0 without a traceback."""
+    assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    return proc

@@ -16,20 +16,23 @@ Each helper writes the objects the way the upstream controller writes them:
   string ``ip → {pod: <ns>/<vmi name>, podUid}``, written through the ``/status`` subresource) with
   ``allocatedIPCount``.
 - ``stop_vm``: runStrategy Halted, VMI and pod gone; SpiderEndpoint and pool record stay (SpiderPool keeps them).
+- ``SpiderPoolController``: ``generate_nad`` from a thread, as soon as each named SpiderMultusConfig exists.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lightkube import ApiError, Client
+from lightkube import ApiError, Client, KubeConfig
 
 from .cli import parse_json, run_virtnet
-from .envtest import create, http_session, resource_path, server_side_apply
+from .envtest import ControlPlane, create, http_session, ref, resource_path, server_side_apply
 
 NODE = "worker-1"
 INFO_SOURCE = "domain, guest-agent, multus-status"
@@ -127,6 +130,55 @@ def generate_nad(client: Client, smc: Mapping[str, Any]) -> dict[str, Any]:
     return create(client, nad).object
 
 
+class SpiderPoolController:
+    """Plays spiderpool-controller from a thread: once each named SpiderMultusConfig exists, writes its NAD (for a
+    verb that waits for the NAD while the test runs it)."""
+
+    def __init__(self, plane: ControlPlane, *smcs: tuple[str, str], timeout: float = 120) -> None:
+        self._plane = plane
+        self._pending = list(smcs)  # (namespace, name)
+        self._deadline = time.monotonic() + timeout
+        self._stop = threading.Event()
+        self.nads: dict[str, dict[str, Any]] = {}
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> SpiderPoolController:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        client = Client(KubeConfig.from_file(self._plane.kubeconfig), trust_env=False)
+        session = http_session(client)
+        try:
+            while self._pending and not self._stop.is_set() and time.monotonic() < self._deadline:
+                for namespace, name in list(self._pending):
+                    smc = ref("spiderpool.spidernet.io/v2beta1", "SpiderMultusConfig", name, namespace)
+                    resp = session.get(resource_path(client, smc))
+                    if resp.status_code == 200:
+                        self.nads[name] = generate_nad(client, resp.json())
+                        self._pending.remove((namespace, name))
+                time.sleep(0.05)
+        except BaseException as err:  # reported by the test
+            self.error = err
+        finally:
+            session.close()
+            client.close()
+
+    @property
+    def done(self) -> bool:
+        """Every NAD is written."""
+        return not self._pending
+
+    def check(self) -> None:
+        assert self.error is None, repr(self.error)
+        assert not self._pending, f"no SpiderMultusConfig appeared for {self._pending}"
+
+
 def generate_nads(client: Client, stored: Mapping[str, Mapping[str, Any]]) -> None:
     for key, obj in stored.items():
         if key.startswith("SpiderMultusConfig/"):
@@ -163,15 +215,15 @@ def get(client: Client, obj: Mapping[str, Any]) -> dict[str, Any]:
 
 def record_allocation(client: Client, pool: str, ip: str, key: str, uid: str, interface: str | None = None) -> None:
     """Add ``ip → {pod: key, podUid: uid}`` to the pool's ``status.allocatedIPs`` (read-modify-write, /status)."""
-    ref = {"apiVersion": "spiderpool.spidernet.io/v2beta1", "kind": "SpiderIPPool", "metadata": {"name": pool}}
-    current = get(client, ref)
+    pool_ref = ref("spiderpool.spidernet.io/v2beta1", "SpiderIPPool", pool)
+    current = get(client, pool_ref)
     status = current.get("status") or {}
     records = json.loads(status.get("allocatedIPs") or "{}")
     record: dict[str, str] = {"pod": key, "podUid": uid}
     if interface is not None:  # the v0.8.0/v0.8.1 shape
         record = {"interface": interface, **record}
     records[ip] = record
-    _merge_status(client, ref, {"allocatedIPs": json.dumps(records), "allocatedIPCount": len(records)})
+    _merge_status(client, pool_ref, {"allocatedIPs": json.dumps(records), "allocatedIPCount": len(records)})
 
 
 def set_vm_status(client: Client, vm: Mapping[str, Any], printable: str) -> None:

@@ -7,7 +7,8 @@ out a ready lightkube ``Client``. Everything it starts is stopped again by
 
 Helpers that talk to the API server the way ``kubectl`` does, but with the knobs the
 tests need (``fieldValidation``, ``dryRun``, the ``Warning`` response headers):
-``server_side_apply``, ``dry_run_apply`` and ``create``.
+``server_side_apply``, ``dry_run_apply``, ``create`` and ``get``; ``service_account_kubeconfig``
+makes a user with exactly the given RBAC rules.
 """
 
 from __future__ import annotations
@@ -657,6 +658,62 @@ def create(client: Client, obj: Any, *, field_validation: str = "Strict", dry_ru
     resp = http_session(client).post(resource_path(client, manifest, named=False), params=params, json=manifest)
     _raise_for_status(resp)
     return Result(resp.json(), warnings_of(resp))
+
+
+def ref(api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+    """Just enough of a manifest to name an object (what :func:`resource_path` needs)."""
+    meta: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    return {"apiVersion": api_version, "kind": kind, "metadata": meta}
+
+
+def get(plane: ControlPlane, api_version: str, kind: str, name: str, namespace: str | None = None) -> Any:
+    """The object as the API server stores it, or None when it does not exist."""
+    resp = http_session(plane.client).get(resource_path(plane.client, ref(api_version, kind, name, namespace)))
+    if resp.status_code == 404:
+        return None
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def write_status(plane: ControlPlane, obj: Mapping[str, Any], status: Mapping[str, Any]) -> None:
+    """Merge-patch ``status`` through the object's ``/status`` subresource, as the controller that owns it would."""
+    resp = http_session(plane.client).patch(
+        resource_path(plane.client, obj) + "/status",
+        content=json.dumps({"status": status}).encode(),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert resp.status_code == 200, resp.text
+
+
+def service_account_kubeconfig(plane: ControlPlane, work: Path, name: str, rules: Sequence[Mapping[str, Any]]) -> Path:
+    """``work/<name>.kubeconfig``: ServiceAccount ``default/<name>``, bound to ClusterRole ``<name>`` with ``rules``
+    (nothing more), with a token from the TokenRequest API."""
+    rbac = "rbac.authorization.k8s.io/v1"
+    for obj in (
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": "default"}},
+        {"apiVersion": rbac, "kind": "ClusterRole", "metadata": {"name": name}, "rules": list(rules)},
+        {
+            "apiVersion": rbac,
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "default"}],
+        },
+    ):
+        server_side_apply(plane.client, obj, field_manager="virtnet-test", force=True)
+    resp = http_session(plane.client).post(
+        f"/api/v1/namespaces/default/serviceaccounts/{name}/token",
+        json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}},
+    )
+    assert resp.status_code == 201, resp.text
+    config = yaml.safe_load(plane.kubeconfig.read_text())  # the admin's: same server, CA and namespace (default)
+    config["users"] = [{"name": name, "user": {"token": resp.json()["status"]["token"]}}]
+    config["contexts"][0]["context"]["user"] = name
+    path = work / f"{name}.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    return path
 
 
 def load_manifests(paths: Iterable[Path]) -> list[dict[str, Any]]:

@@ -23,9 +23,9 @@ import pytest
 import yaml
 from lightkube import Client, KubeConfig
 
-from .cli import BIN, parse_json, run_virtnet, virtnet_on
-from .controllers import Nic, ensure_namespace, generate_nad, start_vm
-from .envtest import REPO_ROOT, ControlPlane, create, http_session, resource_path
+from .cli import BIN, ok, parse_json, run_virtnet, virtnet_on
+from .controllers import Nic, SpiderPoolController, ensure_namespace, generate_nad, start_vm
+from .envtest import REPO_ROOT, ControlPlane, create, get, http_session, ref, resource_path
 
 pytestmark = pytest.mark.cluster
 
@@ -47,21 +47,6 @@ def plane(own_cluster: ControlPlane) -> ControlPlane:
 def old_plane(own_cluster_old: ControlPlane) -> ControlPlane:
     ensure_namespace(own_cluster_old.client, "kubevirt")
     return own_cluster_old
-
-
-def ref(api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name}
-    if namespace is not None:
-        meta["namespace"] = namespace
-    return {"apiVersion": api_version, "kind": kind, "metadata": meta}
-
-
-def get(plane: ControlPlane, api_version: str, kind: str, name: str, namespace: str | None = None) -> Any:
-    resp = http_session(plane.client).get(resource_path(plane.client, ref(api_version, kind, name, namespace)))
-    if resp.status_code == 404:
-        return None
-    assert resp.status_code == 200, resp.text
-    return resp.json()
 
 
 def rv(plane: ControlPlane, api_version: str, kind: str, name: str, namespace: str | None = None) -> str:
@@ -149,60 +134,12 @@ def kubevirt_spec(plane: ControlPlane) -> dict[str, Any]:
     return dict(get(plane, KV, "KubeVirt", "kubevirt", "kubevirt")["spec"])
 
 
-class SpiderPoolController:
-    """Plays spiderpool-controller from a thread: once each named SpiderMultusConfig exists, writes its NAD."""
-
-    def __init__(self, plane: ControlPlane, *smcs: tuple[str, str], timeout: float = 120) -> None:
-        self._plane = plane
-        self._pending = list(smcs)
-        self._deadline = time.monotonic() + timeout
-        self._stop = threading.Event()
-        self.nads: dict[str, dict[str, Any]] = {}
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> SpiderPoolController:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(30)
-
-    def _run(self) -> None:
-        client = Client(KubeConfig.from_file(self._plane.kubeconfig), trust_env=False)
-        session = http_session(client)
-        try:
-            while self._pending and not self._stop.is_set() and time.monotonic() < self._deadline:
-                for namespace, name in list(self._pending):
-                    resp = session.get(resource_path(client, ref(SP, "SpiderMultusConfig", name, namespace)))
-                    if resp.status_code == 200:
-                        self.nads[name] = generate_nad(client, resp.json())
-                        self._pending.remove((namespace, name))
-                time.sleep(0.05)
-        except BaseException as err:  # reported by the test
-            self.error = err
-        finally:
-            session.close()
-            client.close()
-
-    def check(self) -> None:
-        assert self.error is None, repr(self.error)
-        assert not self._pending, f"no SpiderMultusConfig appeared for {self._pending}"
-
-
 def actions(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(o["kind"], o["name"], o["action"]) for o in report["objects"]]
 
 
 def refs(entries: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(o["kind"], o["name"]) for o in entries]
-
-
-def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    return proc
 
 
 def failed(proc: subprocess.CompletedProcess[str], code: int = 1) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,6 @@ puts it back.
 from __future__ import annotations
 
 import contextlib
-import copy
 import ipaddress
 import json
 import re
@@ -27,7 +26,16 @@ import pytest
 import yaml
 
 from .cli import parse_json, run_virtnet, virtnet_on
-from .envtest import REPO_ROOT, ControlPlane, create, http_session, resource_path, server_side_apply
+from .envtest import (
+    REPO_ROOT,
+    ControlPlane,
+    create,
+    http_session,
+    resource_path,
+    server_side_apply,
+    service_account_kubeconfig,
+    write_status,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -226,16 +234,6 @@ def macvlan_config(master: str, pools: list[str]) -> Obj:
 
 def apply(plane: ControlPlane, obj: Obj) -> Obj:
     return server_side_apply(plane.client, obj, field_manager=MANAGER, force=True).object
-
-
-def write_status(plane: ControlPlane, obj: Obj, status: Obj) -> None:
-    """PATCH the /status subresource, as the controller that owns the status would."""
-    resp = http_session(plane.client).patch(
-        resource_path(plane.client, obj) + "/status",
-        content=json.dumps({"status": status}).encode(),
-        headers={"Content-Type": "application/merge-patch+json"},
-    )
-    assert resp.status_code == 200, resp.text
 
 
 def delete(plane: ControlPlane, obj: Obj) -> None:
@@ -566,36 +564,6 @@ def test_without_mode_only_mode_independent_checks(healthy: ControlPlane) -> Non
 
 
 # --- a read-only user ------------------------------------------------------------------------------------------------
-
-
-def service_account_kubeconfig(plane: ControlPlane, tmp_path: Path, name: str, rules: list[Obj]) -> Path:
-    """A ServiceAccount bound to a ClusterRole with ``rules``, its token from the TokenRequest API, a kubeconfig."""
-    apply(plane, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": "default"}})
-    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": name}}
-    apply(plane, {**role, "rules": rules})
-    apply(
-        plane,
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": name},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "default"}],
-        },
-    )
-    resp = http_session(plane.client).post(
-        f"/api/v1/namespaces/default/serviceaccounts/{name}/token",
-        json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 3600}},
-    )
-    assert resp.status_code == 201, resp.text
-    token = resp.json()["status"]["token"]
-    admin = yaml.safe_load(plane.kubeconfig.read_text())
-    config = copy.deepcopy(admin)
-    config["users"] = [{"name": name, "user": {"token": token}}]
-    config["contexts"][0]["context"]["user"] = name
-    path = tmp_path / f"{name}.kubeconfig"
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 READ_CORE = [

@@ -14,7 +14,6 @@ The API server writes an audit log, so the test also sees HOW virtnet read: one 
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 import re
@@ -39,6 +38,8 @@ from .envtest import (
     create,
     http_session,
     server_side_apply,
+    service_account_kubeconfig,
+    write_status,
 )
 
 pytestmark = pytest.mark.cluster
@@ -184,15 +185,6 @@ class World:
         return data
 
 
-def _status(plane: ControlPlane, path: str, status: dict[str, Any]) -> None:
-    resp = http_session(plane.client).patch(
-        f"{path}/status",
-        content=json.dumps({"status": status}).encode(),
-        headers={"Content-Type": "application/merge-patch+json"},
-    )
-    assert resp.status_code == 200, resp.text
-
-
 @pytest.fixture(scope="module")
 def world(envtest_assets: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     work = tmp_path_factory.mktemp("lint-cluster")
@@ -239,23 +231,12 @@ def world(envtest_assets: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
                 body = {k: v for k, v in copy.deepcopy(doc).items() if k != "status"}
                 applied = server_side_apply(plane.client, body, field_manager=FIELD_MANAGER).object
                 if "status" in doc:
-                    _status(plane, _self_path(applied), doc["status"])
+                    write_status(plane, applied, doc["status"])
         create(plane.client, spiderpool_controller())
         assert http.get("/apis/spiderpool.spidernet.io/v2beta1/namespaces/many/spidermultusconfigs").status_code == 200
         yield World(plane, files, audit, virtnet_on(plane))
     finally:
         plane.stop()
-
-
-def _self_path(obj: dict[str, Any]) -> str:
-    group, _, version = obj["apiVersion"].rpartition("/")
-    plural = {
-        "SpiderIPPool": "spiderippools",
-        "KubeVirt": "kubevirts",
-    }[obj["kind"]]
-    ns = obj["metadata"].get("namespace")
-    where = f"/namespaces/{ns}" if ns else ""
-    return f"/apis/{group}/{version}{where}/{plural}/{obj['metadata']['name']}"
 
 
 # --- comparing results -------------------------------------------------------------------------------------------
@@ -416,10 +397,6 @@ def test_one_namespace_is_checked_with_references_to_the_others(world: World) ->
 
 def _reader_kubeconfig(world: World, work: Path) -> Path:
     """A ServiceAccount bound to a ClusterRole that reads everything lint reads except VirtualMachineInstances."""
-    client = world.plane.client
-    create(
-        client, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "reader", "namespace": "default"}}
-    )
     rules = [
         {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines", "kubevirts"], "verbs": ["get", "list"]},
         {"apiGroups": ["spiderpool.spidernet.io"],
@@ -430,30 +407,7 @@ def _reader_kubeconfig(world: World, work: Path) -> Path:
         {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["spiderpool-conf"], "verbs": ["get"]},
         {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["get"]},
     ]  # fmt: skip
-    create(client, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                    "metadata": {"name": "lint-reader"}, "rules": rules})  # fmt: skip
-    create(client, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                    "metadata": {"name": "lint-reader"},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "lint-reader"},
-                    "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": "default"}]})  # fmt: skip
-    resp = http_session(client).post(
-        "/api/v1/namespaces/default/serviceaccounts/reader/token", json={"spec": {"expirationSeconds": 3600}}
-    )
-    assert resp.status_code == 201, resp.text
-    token = resp.json()["status"]["token"]
-    ca = (world.plane.workdir / "pki" / "apiserver.crt").read_bytes()
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": world.plane.server,
-                                               "certificate-authority-data": base64.b64encode(ca).decode()}}],
-        "users": [{"name": "reader", "user": {"token": token}}],
-        "contexts": [{"name": "reader", "context": {"cluster": "c", "user": "reader", "namespace": "default"}}],
-        "current-context": "reader",
-    }  # fmt: skip
-    path = work / "reader.kubeconfig"
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return service_account_kubeconfig(world.plane, work, "reader", rules)
 
 
 @pytest.fixture(scope="module")

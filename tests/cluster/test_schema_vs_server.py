@@ -13,7 +13,6 @@ conversion refuses it) — and virtnet reports what either path refuses; each pr
 
 from __future__ import annotations
 
-import base64
 import copy
 import gzip
 import json
@@ -26,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from lightkube import ApiError
 
 from tests.lint.helpers import options_from_header
@@ -37,7 +35,15 @@ from virtnet.model.versions import TargetVersions
 
 from .cli import parse_json, run_virtnet, virtnet_on
 from .conftest import ControlPlanes
-from .envtest import REPO_ROOT, ControlPlane, create, dry_run_apply, http_session, server_side_apply
+from .envtest import (
+    REPO_ROOT,
+    ControlPlane,
+    create,
+    dry_run_apply,
+    server_side_apply,
+    service_account_kubeconfig,
+    write_status,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -390,15 +396,6 @@ PASST_VM: dict[str, Any] = {
 }
 
 
-def _status(plane: ControlPlane, path: str, status: dict[str, Any]) -> None:
-    resp = http_session(plane.client).patch(
-        f"{path}/status",
-        content=json.dumps({"status": status}).encode(),
-        headers={"Content-Type": "application/merge-patch+json"},
-    )
-    assert resp.status_code == 200, resp.text
-
-
 @pytest.fixture(scope="module")
 def v17_cluster(own_cluster: ControlPlane) -> ControlPlane:
     """KubeVirt v1.9.0's CRDs, a KubeVirt CR whose status says v1.7.0, and a VM with passtBinding (the v1.9 schema
@@ -408,8 +405,8 @@ def v17_cluster(own_cluster: ControlPlane) -> ControlPlane:
           "spec": {"configuration": {"developerConfiguration": {"featureGates": []}}}}  # fmt: skip
     server_side_apply(own_cluster.client, kv, field_manager="schema-test")
     # virt-operator's status (KV@v1.7.0:staging/src/kubevirt.io/api/core/v1/types.go KubeVirtStatus)
-    _status(own_cluster, "/apis/kubevirt.io/v1/namespaces/kubevirt/kubevirts/kubevirt",
-            {"phase": "Deployed", "observedKubeVirtVersion": "v1.7.0", "targetKubeVirtVersion": "v1.7.0"})  # fmt: skip
+    write_status(own_cluster, kv, {"phase": "Deployed", "observedKubeVirtVersion": "v1.7.0",
+                                   "targetKubeVirtVersion": "v1.7.0"})  # fmt: skip
     server_side_apply(own_cluster.client, PASST_VM, field_manager="schema-test")
     return own_cluster
 
@@ -437,9 +434,6 @@ def test_lint_cluster_checks_live_objects_against_the_clusters_crds(v17_cluster:
 
 def _crd_blind_kubeconfig(plane: ControlPlane, work: Path) -> Path:
     """A ServiceAccount that may read what lint reads, but not CustomResourceDefinitions."""
-    client = plane.client
-    create(client, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "crd-blind",
-                                                                              "namespace": "default"}})  # fmt: skip
     rules = [
         {"apiGroups": ["kubevirt.io"], "resources": ["virtualmachines", "virtualmachineinstances", "kubevirts"],
          "verbs": ["get", "list"]},
@@ -449,29 +443,7 @@ def _crd_blind_kubeconfig(plane: ControlPlane, work: Path) -> Path:
         {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
     ]  # fmt: skip
-    create(client, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                    "metadata": {"name": "crd-blind"}, "rules": rules})  # fmt: skip
-    create(client, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                    "metadata": {"name": "crd-blind"},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "crd-blind"},
-                    "subjects": [{"kind": "ServiceAccount", "name": "crd-blind", "namespace": "default"}]})  # fmt: skip
-    resp = http_session(client).post(
-        "/api/v1/namespaces/default/serviceaccounts/crd-blind/token", json={"spec": {"expirationSeconds": 3600}}
-    )
-    assert resp.status_code == 201, resp.text
-    ca = (plane.workdir / "pki" / "apiserver.crt").read_bytes()
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": plane.server,
-                                               "certificate-authority-data": base64.b64encode(ca).decode()}}],
-        "users": [{"name": "u", "user": {"token": resp.json()["status"]["token"]}}],
-        "contexts": [{"name": "u", "context": {"cluster": "c", "user": "u", "namespace": "default"}}],
-        "current-context": "u",
-    }  # fmt: skip
-    path = work / "crd-blind.kubeconfig"
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return service_account_kubeconfig(plane, work, "crd-blind", rules)
 
 
 def test_lint_cluster_falls_back_to_the_shipped_schemas_when_crds_are_forbidden(

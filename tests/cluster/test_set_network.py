@@ -8,20 +8,16 @@ SpiderIPPools.
 from __future__ import annotations
 
 import copy
-import subprocess
-import threading
-import time
 from typing import Any
 
 import pytest
 import yaml
-from lightkube import Client, KubeConfig
 
 from virtnet.render.setnetwork import NETWORK_ANNOTATIONS
 
-from .cli import parse_json, virtnet_on
-from .controllers import Nic, ensure_namespace, generate_nad, start_vm
-from .envtest import REPO_ROOT, ControlPlane, http_session, resource_path, server_side_apply
+from .cli import ok, parse_json, virtnet_on
+from .controllers import Nic, SpiderPoolController, ensure_namespace, generate_nad, start_vm
+from .envtest import REPO_ROOT, ControlPlane, get, http_session, resource_path, server_side_apply
 
 pytestmark = pytest.mark.cluster
 
@@ -36,21 +32,6 @@ NS = "vms"
 def plane(own_cluster: ControlPlane) -> ControlPlane:
     ensure_namespace(own_cluster.client, NS)
     return own_cluster
-
-
-def ref(api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name}
-    if namespace is not None:
-        meta["namespace"] = namespace
-    return {"apiVersion": api_version, "kind": kind, "metadata": meta}
-
-
-def get(plane: ControlPlane, api_version: str, kind: str, name: str, namespace: str | None = None) -> Any:
-    resp = http_session(plane.client).get(resource_path(plane.client, ref(api_version, kind, name, namespace)))
-    if resp.status_code == 404:
-        return None
-    assert resp.status_code == 200, resp.text
-    return resp.json()
 
 
 def guide_vm(name: str) -> dict[str, Any]:
@@ -96,49 +77,6 @@ def tspec_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-class NadMaker:
-    """Plays spiderpool-controller: once the SpiderMultusConfig exists, writes its NAD (from a thread)."""
-
-    def __init__(self, plane: ControlPlane, namespace: str, name: str) -> None:
-        self.plane, self.namespace, self.name = plane, namespace, name
-        self.error: BaseException | None = None
-        self.done = False
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> NadMaker:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(30)
-
-    def _run(self) -> None:
-        client = Client(KubeConfig.from_file(self.plane.kubeconfig), trust_env=False)
-        session = http_session(client)
-        try:
-            deadline = time.monotonic() + 120
-            while not self._stop.is_set() and time.monotonic() < deadline:
-                resp = session.get(resource_path(client, ref(SP, "SpiderMultusConfig", self.name, self.namespace)))
-                if resp.status_code == 200:
-                    generate_nad(client, resp.json())
-                    self.done = True
-                    return
-                time.sleep(0.05)
-        except BaseException as err:  # reported by the test
-            self.error = err
-        finally:
-            session.close()
-            client.close()
-
-
-def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    return proc
-
-
 def actions(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(o["kind"], o["name"], o["action"]) for o in report["apply"]["objects"]]
 
@@ -155,7 +93,7 @@ def test_a_live_vm_is_edited_and_a_second_run_writes_nothing(plane: ControlPlane
     )
     before = get(plane, KV, "VirtualMachine", "web", NS)
     args = ("set", "network", "web", "-n", NS, "--mode", "passt", "--cni", "macvlan", "--nic", MACVLAN)
-    with NadMaker(plane, "kube-system", "macvlan-ens192") as maker:
+    with SpiderPoolController(plane, ("kube-system", "macvlan-ens192")) as maker:
         proc = ok(run(*args, "-o", "report-json"))
     assert maker.error is None
     assert maker.done

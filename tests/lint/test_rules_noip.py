@@ -10,7 +10,8 @@ import pytest
 from tests.lint.helpers import lint_file
 from virtnet.formats.yamlio import load_documents
 from virtnet.lint import LintOptions, lint
-from virtnet.lint.rules.noip import leak_fixed_in, selector_matches
+from virtnet.lint.rules.noip import selector_matches
+from virtnet.model.capabilities import multi_nic_leak_fixed_in
 from virtnet.model.versions import V
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,4 +58,4 @@ def test_selector_matches_with_partial_knowledge() -> None:
      ("v1.2.2", None)],
 )  # fmt: skip
 def test_leak_fix_versions(version: str, fixed: str | None) -> None:
-    assert leak_fixed_in(V(version)) == (V(fixed) if fixed else None)
+    assert multi_nic_leak_fixed_in(V(version)) == (V(fixed) if fixed else None)

@@ -14,11 +14,12 @@ import pytest
 
 from virtnet.formats.yamlio import dump_yaml_stream, load_documents
 from virtnet.lint import Finding, LintOptions, Severity, lint
-from virtnet.lint.context import LintContext
+from virtnet.lint.context import LintContext, per_context
 from virtnet.lint.engine import objects_of
-from virtnet.lint.rules import ippool as ippool_rules
+from virtnet.lint.rules import ippool_overlap
 from virtnet.model.capabilities import pod_interface_name
 from virtnet.model.ippool import PoolSpec, overlap
+from virtnet.model.text import MAX_LISTED
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "bundles"
 MINE = ("VN009", "VN010", "VN011", "VN012", "VN013", "VN014", "VN015", "VN016", "VN021")
@@ -433,31 +434,31 @@ def test_vn013_index_is_built_once_per_context_and_not_quadratic() -> None:
     docs = load_documents(dump_yaml_stream(objs), "t.yaml")
     ctx = LintContext.build(objects_of(docs))
     calls = 0
-    original = ippool_rules._overlap_index.__wrapped__  # type: ignore[attr-defined]
+    original = ippool_overlap._overlap_index.__wrapped__  # type: ignore[attr-defined]
 
     def counting(c: LintContext) -> Any:
         nonlocal calls
         calls += 1
         return original(c)
 
-    check = ippool_rules.per_context(counting)
+    check = per_context(counting)
     index = check(ctx)
     for _ in ctx.objects:
         check(ctx)
     assert calls == 1  # built once per context, not once per pool (timing lives in bench/, not here)
-    assert all(len(v) <= ippool_rules.MAX_LISTED + 1 for v in index.subnets.values())
-    assert all(len(v) <= ippool_rules.MAX_LISTED + 1 for v in index.addresses.values())
+    assert all(len(v) <= MAX_LISTED + 1 for v in index.subnets.values())
+    assert all(len(v) <= MAX_LISTED + 1 for v in index.addresses.values())
     assert index.subnets["p17"] == ["wide"]
-    assert len(index.subnets["wide"]) == ippool_rules.MAX_LISTED + 1
-    assert len(index.addresses["same0"]) == ippool_rules.MAX_LISTED + 1
+    assert len(index.subnets["wide"]) == MAX_LISTED + 1
+    assert len(index.addresses["same0"]) == MAX_LISTED + 1
     found = [f for f in lint(docs, LintOptions(enable=("VN013",))).findings if f.object.name == "wide"]
-    assert len(found) == ippool_rules.MAX_LISTED + 1  # five partners and a "more than listed" summary
+    assert len(found) == MAX_LISTED + 1  # five partners and a "more than listed" summary
     assert "more pools than the 5 listed" in found[-1].message
 
 
 def test_per_context_memo_forgets_dead_contexts() -> None:
     calls: list[int] = []
-    memo = ippool_rules.per_context(lambda c: calls.append(1) or len(calls))
+    memo = per_context(lambda c: calls.append(1) or len(calls))
     ctx = LintContext.build([])
     assert memo(ctx) == memo(ctx) == 1
     del ctx
@@ -512,6 +513,16 @@ def test_vn015_counts_entries_not_fallbacks_and_dedupes_vm_and_vmi() -> None:
 def test_vn015_wrong_family_demand_is_not_counted() -> None:
     p = pool("tiny", "10.0.0.0/24", [])
     assert run_objects([p, vm({IPPOOL: '{"ipv6":["tiny"]}'})], "VN015") == []
+
+
+def test_vn015_reads_the_annotation_as_spiderpool_does() -> None:
+    # Go's encoding/json matches "IPv4" to the ipv4 field: VN009/VN011 already read it so, and VN015 counts it too
+    p = pool("tiny", "10.0.0.0/24", ["10.0.0.1"])
+    (f,) = run_objects([p, vm({IPPOOL: '{"IPv4":["tiny"]}'}), vm({IPPOOL: '{"ipv4":["tiny"]}'}, name="vm2")], "VN015")
+    assert "2 fixed IPs are taken from it by 2 VMs of the input (vms/vm1, vms/vm2)" in f.message
+    # a pool named only in an ippool annotation that ippools overrides is not taken from
+    both = {IPPOOLS: json.dumps([{"interface": "eth0", "ipv4": ["big"]}]), IPPOOL: '{"ipv4":["tiny"]}'}
+    assert run_objects([p, vm(both), vm(both, name="vm2")], "VN015") == []
 
 
 # --- VN016 multusconfig-invalid -------------------------------------------------------------------------------------

@@ -11,8 +11,11 @@ from virtnet.model.capabilities import (
     SpiderPoolFeatures,
     Status,
     binding_support,
+    multi_nic_leak_fixed_in,
     passt_binding_for,
+    passt_plugin_cni_installer,
     pod_interface_name,
+    static_ip_off_crashes_agent,
 )
 from virtnet.model.versions import V
 
@@ -130,3 +133,37 @@ def test_spiderpool_features(sp: str, vlan: bool, canonical: bool, unnamed: bool
         unnamed,
         cnitype,
     )
+
+
+@pytest.mark.parametrize(
+    ("kv", "status"),
+    [("v1.1.0", Status.SUPPORTED), ("v1.2.0", Status.DEPRECATED), ("v1.2.5", Status.DEPRECATED)],
+)
+def test_macvtap_is_deprecated_in_v1_2(kv: str, status: Status) -> None:
+    assert binding_support(Binding.MACVTAP, V(kv)).status is status
+    assert binding_support(Binding.SLIRP, V(kv)).status is Status.SUPPORTED
+
+
+@pytest.mark.parametrize(("kv", "installer"), [("v1.5.3", False), ("v1.6.0", True), ("v1.9.0", True)])
+def test_passt_plugin_cni_installer_from_v1_6(kv: str, installer: bool) -> None:
+    assert passt_plugin_cni_installer(V(kv)) is installer
+
+
+@pytest.mark.parametrize(
+    ("sp", "fixed_in"),
+    [
+        ("v0.8.8", "v0.8.9"),
+        ("v0.8.9", None),
+        ("v0.9.7", "v0.9.8"),
+        ("v0.9.8", None),
+        ("v1.0.0", None),
+        ("v1.2.2", None),
+    ],
+)
+def test_multi_nic_leak_fixed_per_minor_line(sp: str, fixed_in: str | None) -> None:
+    assert multi_nic_leak_fixed_in(V(sp)) == (V(fixed_in) if fixed_in else None)
+
+
+@pytest.mark.parametrize(("sp", "crashes"), [("v0.8.0", True), ("v0.8.3", True), ("v0.8.4", False), ("v1.0.0", False)])
+def test_static_ip_off_crashes_agent_up_to_v0_8_3(sp: str, crashes: bool) -> None:
+    assert static_ip_off_crashes_agent(V(sp)) is crashes

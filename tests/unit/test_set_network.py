@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from virtnet.cli.vm import parse_nic
+from virtnet.cli.intentflags import parse_nic
 from virtnet.cluster.setnetwork import extract, owned_by, owners, vm_write
 from virtnet.formats import roundtrip
 from virtnet.formats.intent import intent_document, intent_from_document

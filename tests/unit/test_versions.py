@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from virtnet.errors import UnsupportedVersionError
-from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, TargetVersions, Version
+from virtnet.errors import InputError, Location, UnsupportedVersionError
+from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, Product, TargetVersions, Version, parse_target_versions
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,32 @@ def test_defaults_are_the_newest() -> None:
     versions = TargetVersions.parse()
     assert versions.kubevirt == KUBEVIRT.newest
     assert versions.spiderpool == SPIDERPOOL.newest
+
+
+def _flag(product: Product) -> Location:
+    return Location(path={Product.KUBEVIRT: "--kubevirt-version", Product.SPIDERPOOL: "--spiderpool-version"}[product])
+
+
+def test_parse_target_versions_none_is_the_newest() -> None:
+    assert parse_target_versions(None, None, _flag) == TargetVersions()
+    assert parse_target_versions("v1.4", "v0.9.2", _flag) == TargetVersions(Version(1, 4, 0), Version(0, 9, 2))
+
+
+@pytest.mark.parametrize(
+    ("kubevirt", "spiderpool", "where", "wrong"),
+    [
+        ("v3.0", "nope", "--kubevirt-version", "v3.0"),  # KubeVirt's version is checked first
+        ("", None, "--kubevirt-version", ""),  # '' is an error, not "the default"
+        ("v1.9.0", "v0.7.0", "--spiderpool-version", "v0.7.0"),
+        (None, "", "--spiderpool-version", ""),
+    ],
+)
+def test_parse_target_versions_names_where_the_wrong_version_was_written(
+    kubevirt: str | None, spiderpool: str | None, where: str, wrong: str
+) -> None:
+    supported = KUBEVIRT if where == "--kubevirt-version" else SPIDERPOOL
+    with pytest.raises(UnsupportedVersionError) as expected:
+        supported.parse(wrong)
+    with pytest.raises(InputError) as err:
+        parse_target_versions(kubevirt, spiderpool, _flag)
+    assert (err.value.message, err.value.location) == (str(expected.value), Location(path=where))

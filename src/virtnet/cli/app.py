@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 import click
 
 from virtnet import __version__
-from virtnet.errors import InputError, Location, VirtnetError
-from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, TargetVersions
+from virtnet.errors import InputError, Location
+from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, Product, TargetVersions, parse_target_versions
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
 
@@ -20,34 +20,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
 
 
+VERSION_FLAGS = {Product.KUBEVIRT: "--kubevirt-version", Product.SPIDERPOOL: "--spiderpool-version"}
+
+
 def version_options(func: F) -> F:
-    func = click.option(
-        "--spiderpool-version",
-        metavar="V",
-        help=f"Target SpiderPool version ({SPIDERPOOL.oldest.minor_line}…{SPIDERPOOL.newest.minor_line}, any patch "
-        f"release; default {SPIDERPOOL.newest}).",
-    )(func)
-    func = click.option(
-        "--kubevirt-version",
-        metavar="V",
-        help=f"Target KubeVirt version ({KUBEVIRT.oldest.minor_line}…{KUBEVIRT.newest.minor_line}, any patch "
-        f"release; default {KUBEVIRT.newest}).",
-    )(func)
+    """``--kubevirt-version`` and ``--spiderpool-version``, their help built from the supported ranges."""
+    for supported in (SPIDERPOOL, KUBEVIRT):  # the option applied last is listed first
+        func = click.option(
+            VERSION_FLAGS[supported.product],
+            metavar="V",
+            help=f"Target {supported.product.value} version ({supported.oldest.minor_line}…"
+            f"{supported.newest.minor_line}, any patch release; default {supported.newest}).",
+        )(func)
     return func
 
 
 def versions_from_flags(kubevirt: str | None, spiderpool: str | None, *, announce: bool = True) -> TargetVersions:
     """The versions the flags name (None = the newest supported; '' is an error naming the flag). ``announce``: say
     on stderr when a version is newer than the newest release virtnet was checked against."""
-    try:
-        kv = TargetVersions.parse(kubevirt, None).kubevirt
-    except VirtnetError as err:
-        raise InputError(str(err), Location(path="--kubevirt-version")) from None
-    try:
-        sp = TargetVersions.parse(None, spiderpool).spiderpool
-    except VirtnetError as err:
-        raise InputError(str(err), Location(path="--spiderpool-version")) from None
-    versions = TargetVersions(kv, sp)
+    versions = parse_target_versions(kubevirt, spiderpool, lambda product: Location(path=VERSION_FLAGS[product]))
     if announce:
         for message in versions.notes():
             click.echo(f"note: {message}", err=True)

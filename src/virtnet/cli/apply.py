@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import sys
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, cast
 
 import click
 
-from virtnet.cli.app import CONTEXT, EXIT_FINDINGS, EXIT_OK, cli, read_text, version_options, versions_from_flags
+from virtnet.cli.app import (
+    CONTEXT,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    F,
+    cli,
+    read_text,
+    version_options,
+    versions_from_flags,
+)
 from virtnet.cli.kube import Target, connection_options
-from virtnet.cluster.apply import DryRun
+from virtnet.cli.output import warn
+from virtnet.cluster.apply import DryRun, HcoChange, Report, VmReport
 from virtnet.errors import InputError, Location
-from virtnet.formats.yamlio import Document, dump_json, format_path, load_documents
+from virtnet.formats.yamlio import Document, dump_json, load_documents
+
+if TYPE_CHECKING:  # the executor pulls in the Kubernetes client: imported when the command runs
+    from virtnet.cluster.apply_run import Event
+    from virtnet.lint import LintResult
 
 EXIT_INTERRUPTED = 130
 DEFAULT_TIMEOUT = "5m"
@@ -36,6 +49,13 @@ def parse_duration(text: str) -> float:
     if seconds <= 0:
         raise InputError("must be more than 0", Location(path="--timeout"))
     return seconds
+
+
+def dry_run_option(help_text: str) -> Callable[[F], F]:
+    """``--dry-run`` none|client|server, as kubectl has it."""
+    return click.option(
+        "--dry-run", type=click.Choice(["none", "client", "server"]), default="none", show_default=True, help=help_text
+    )
 
 
 APPLY_HELP = """Apply manifests (or an intent, rendered first) to the cluster, in dependency order, by server-side
@@ -76,13 +96,9 @@ APPLY_HELP = """Apply manifests (or an intent, rendered first) to the cluster, i
 @click.option("--intent", metavar="FILE", help="An intent file (kind VMNetwork): render it, then apply.")
 @version_options
 @click.option("--password-file", metavar="FILE", help="--intent: set a login password from FILE (discouraged).")
-@click.option(
-    "--dry-run",
-    type=click.Choice(["none", "client", "server"]),
-    default="none",
-    show_default=True,
-    help="client: only read, say what would be created/configured/unchanged; server: the API server checks "
-    "everything (dryRun=All, fieldValidation=Strict) and stores nothing.",
+@dry_run_option(
+    "client: only read, say what would be created/configured/unchanged; server: the API server checks everything "
+    "(dryRun=All, fieldValidation=Strict) and stores nothing."
 )
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--force-conflicts", is_flag=True, help="Take over fields that another field manager owns.")
@@ -110,7 +126,7 @@ def apply_command(
     timeout: str,
     target: Target,
 ) -> None:
-    from virtnet.cluster.apply_run import Options, resolve, run
+    from virtnet.cluster.apply_run import Options, prepare, resolve, run
 
     seconds = parse_duration(timeout)
     versions_from_flags(kubevirt_version, spiderpool_version)  # flag errors name the flag, before any request
@@ -118,21 +134,25 @@ def apply_command(
         raise InputError("use -f or --intent, not both", Location(path="--intent"))
     if not files and not intent:
         raise InputError("nothing to apply: pass -f FILE|DIR|- or --intent FILE", Location(path="-f"))
-    intent_doc = _load_intent(intent, password_file) if intent else None
+    intent_doc, password = _load_intent(intent, password_file) if intent else (None, None)
     documents = _read_manifests(files) if files else []
 
     with target.connect() as cluster:  # reads the kubeconfig; the first request comes later
-        objects = _objects(documents, cluster.namespace) if intent_doc is None else []  # bad input: exit 2 first
-        versions: tuple[str | None, str | None, str] = (kubevirt_version, spiderpool_version, "flags")
-        if intent_doc is not None or not no_lint:
-            versions = _versions(cluster, kubevirt_version, spiderpool_version, intent_doc)
-        if intent_doc is not None:
-            assert intent is not None
-            documents = _render(intent_doc, intent, password_file, versions)
-            objects = _objects(documents, cluster.namespace)
-        if not no_lint:
-            _lint_or_refuse(documents, versions, cluster.namespace, output)
-        items = resolve(cluster, objects)
+        prepared = prepare(
+            cluster,
+            documents,
+            intent_doc,
+            label=intent or "",
+            password=password,
+            kubevirt=kubevirt_version,
+            spiderpool=spiderpool_version,
+            lint=not no_lint,
+        )
+        for message in prepared.input.warnings:
+            warn(message)
+        if prepared.lint is not None:
+            _lint_or_refuse(prepared.lint, prepared.versions_from, output)
+        items = resolve(cluster, prepared.input.objects)
         show = _Printer(output, dry_run)
         report = run(
             cluster,
@@ -157,132 +177,24 @@ def _read_manifests(files: Sequence[str]) -> list[Document]:
     return documents
 
 
-def _load_intent(path: str, password_file: str | None) -> Document:
+def _load_intent(path: str, password_file: str | None) -> tuple[Document, str | None]:
     """Read and validate the intent now (exit 2 before any request); it is rendered once versions are known."""
     from virtnet.cli.vm import read_password
     from virtnet.formats.intent import intent_from_document
+    from virtnet.formats.intentdoc import single_document
 
     text = sys.stdin.read() if path == "-" else read_text(path, "intent", "--intent")
     source = "<stdin>" if path == "-" else path
-    docs = load_documents(text, source)
-    if len(docs) != 1:
-        raise InputError(f"expected exactly one intent document, found {len(docs)}", Location(file=source))
+    doc = single_document(load_documents(text, source), source)
     password = read_password(password_file) if password_file else None
-    intent_from_document(Document(copy.deepcopy(docs[0].data), source, 0, docs[0].positions), password)
-    return docs[0]
+    intent_from_document(doc, password)
+    return doc, password
 
 
-def _intent_versions(doc: Document) -> tuple[str | None, str | None]:
-    spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
-    versions = spec.get("versions") if isinstance(spec, dict) else None
-    if not isinstance(versions, dict):
-        return None, None
-    kv, sp = versions.get("kubevirt"), versions.get("spiderpool")
-    return (kv if isinstance(kv, str) else None, sp if isinstance(sp, str) else None)
-
-
-def _versions(
-    cluster: Any, kubevirt: str | None, spiderpool: str | None, intent_doc: Document | None
-) -> tuple[str | None, str | None, str]:
-    """Target versions: the flags, else the intent's spec.versions, else what the cluster runs, else the newest."""
-    from virtnet.cluster.read import read_facts
-
-    sources: list[str] = []
-    kv_intent, sp_intent = _intent_versions(intent_doc) if intent_doc is not None else (None, None)
-    need_facts = not (kubevirt or kv_intent) or not (spiderpool or sp_intent)
-    facts = read_facts(cluster) if need_facts else None
-    kv, sp = kubevirt, spiderpool
-    if kv:
-        sources.append("KubeVirt from --kubevirt-version")
-    elif kv_intent:
-        kv = kv_intent
-        sources.append("KubeVirt from the intent's spec.versions")
-    elif facts is not None and facts.kubevirt.version is not None:
-        kv = str(facts.kubevirt.version)
-        sources.append(f"KubeVirt from {facts.kubevirt.source}")
-    else:
-        sources.append(f"KubeVirt not detected ({facts.kubevirt.source if facts else '?'}): the newest supported")
-    if sp:
-        sources.append("SpiderPool from --spiderpool-version")
-    elif sp_intent:
-        sp = sp_intent
-        sources.append("SpiderPool from the intent's spec.versions")
-    elif facts is not None and facts.spiderpool.version is not None:
-        sp = str(facts.spiderpool.version)
-        sources.append(f"SpiderPool from {facts.spiderpool.source}")
-    else:
-        sources.append(f"SpiderPool not detected ({facts.spiderpool.source if facts else '?'}): the newest supported")
-    return kv, sp, "; ".join(sources)
-
-
-def _render(
-    doc: Document, path: str, password_file: str | None, versions: tuple[str | None, str | None, str]
-) -> list[Document]:
-    """Render the intent exactly as `virtnet render` does, for the versions chosen above."""
-    from virtnet.cli.output import warn
-    from virtnet.cli.vm import read_password
-    from virtnet.formats.intent import intent_from_document
-    from virtnet.render import render_bundle
-
-    data = copy.deepcopy(doc.data)
-    kv, sp, _ = versions
-    if isinstance(data, dict) and (kv or sp):
-        spec = data.setdefault("spec", {})
-        if isinstance(spec, dict):
-            target = spec.setdefault("versions", {})
-            if isinstance(target, dict):
-                if kv:
-                    target["kubevirt"] = kv
-                if sp:
-                    target["spiderpool"] = sp
-    source = doc.source
-    password = read_password(password_file) if password_file else None
-    rendered_doc = Document(data, source, 0, doc.positions)
-    intent = intent_from_document(rendered_doc, password)
-    try:
-        bundle = render_bundle(intent)
-    except InputError as err:
-        if err.location.file is not None:
-            raise
-        raise rendered_doc.locate(err) from None
-    for message in bundle.warnings:
-        warn(message)
-    name = f"{path} (rendered)"
-    return [Document(data=obj, source=name, index=i) for i, obj in enumerate(bundle.objects)]
-
-
-def _objects(documents: Sequence[Document], namespace: str) -> list[tuple[dict[str, Any], Location]]:
-    from virtnet.cluster.apply import require_identity
-    from virtnet.lint.engine import objects_of
-
-    found = objects_of(documents, namespace)
-    if not found:
-        raise InputError("the input holds no Kubernetes objects (documents with apiVersion, kind and metadata)")
-    out: list[tuple[dict[str, Any], Location]] = []
-    for obj in found:
-        assert obj.document is not None
-        pos = obj.position(())
-        location = Location(
-            file=obj.document.source,
-            document=obj.document.index,
-            path=format_path(obj.base) or None,
-            line=pos[0] if pos else None,
-            column=pos[1] if pos else None,
-        )
-        require_identity(obj.data, location)
-        out.append((copy.deepcopy(dict(obj.data)), location))
-    return out
-
-
-def _lint_or_refuse(
-    documents: Sequence[Document], versions: tuple[str | None, str | None, str], namespace: str, output: str
-) -> None:
-    from virtnet.lint import LintOptions, Severity, lint
+def _lint_or_refuse(result: LintResult, versions_from: str, output: str) -> None:
+    from virtnet.lint import Severity
     from virtnet.lint.report import text, to_json
 
-    kv, sp, source = versions
-    options = LintOptions(kubevirt_version=kv, spiderpool_version=sp, default_namespace=namespace, versions_from=source)
-    result = lint(documents, options)
     errors = result.count(Severity.ERROR)
     if not errors:
         warnings = result.count(Severity.WARNING)
@@ -297,16 +209,9 @@ def _lint_or_refuse(
             dump_json(
                 {
                     "objects": [],
-                    "summary": {
-                        "created": 0,
-                        "configured": 0,
-                        "unchanged": 0,
-                        "failed": 0,
-                        "interrupted": 0,
-                        "notApplied": 0,
-                    },
+                    "summary": Report().summary(),
                     "refused": f"lint found {errors} error{'s' if errors != 1 else ''}",
-                    "versions": source,
+                    "versions": versions_from,
                     "lint": json.loads(to_json(result)),
                 }
             ),
@@ -316,7 +221,7 @@ def _lint_or_refuse(
         click.echo(text(result), nl=False, err=True)
     click.echo(
         f"virtnet: error: refusing to apply: lint found {errors} error{'s' if errors != 1 else ''} "
-        f"(versions: {source}); fix them, or apply anyway with --no-lint",
+        f"(versions: {versions_from}); fix them, or apply anyway with --no-lint",
         err=True,
     )
     raise SystemExit(EXIT_FINDINGS)
@@ -344,30 +249,22 @@ class _Printer:
             click.echo("\r\033[K", nl=False, err=True)
             self._progress_shown = False
 
-    def event(self, event: Any) -> None:
+    def event(self, event: Event) -> None:
         if self.output != "text":
             return
-        from virtnet.cluster.apply import Outcome, VmReport, Wait
+        from virtnet.cluster.apply import Outcome
 
         self.progress("")
-        suffix = f" (dry run: {self.dry_run})" if self.dry_run != "none" else ""
-        if isinstance(event, Outcome):
-            line = f"{event.ref} {event.action}{suffix}"
-            if event.detail and event.action != "unchanged":
-                line += f": {event.detail}"
+        line = event_line(event, self.dry_run, timing=True)
+        if line:
             click.echo(line)
+        if isinstance(event, Outcome):
             for warning in event.warnings:
                 click.echo(f"  warning: {warning}")
-        elif isinstance(event, Wait):
-            if event.skipped:
-                click.echo(f"{event.nad} {event.skipped} (SpiderPool generates it from {event.owner})")
-            elif event.ready:
-                waited = f" after {event.seconds:.1f}s" if event.seconds >= 0.05 else ""
-                click.echo(f"{event.nad} present{waited} (SpiderPool generates it from {event.owner})")
         elif isinstance(event, VmReport):
             _vm_text(event)
 
-    def finish(self, report: Any) -> None:
+    def finish(self, report: Report) -> None:
         if self.output == "json":
             click.echo(dump_json(report.to_dict()), nl=False)
             self._error_line(report)
@@ -375,7 +272,7 @@ class _Printer:
         for note in report.notes:
             click.echo(f"note: {note}")
         if report.hco is not None and not report.hco.empty:
-            _hco_text(report)
+            _hco_text(report, report.hco)
         failure = report.failure
         if failure is not None:
             label = "INTERRUPTED" if failure.interrupted else "FAILED"
@@ -399,7 +296,7 @@ class _Printer:
             click.echo(f"{_objects_word(total)}: {counts}")
         self._error_line(report)
 
-    def _error_line(self, report: Any) -> None:
+    def _error_line(self, report: Report) -> None:
         failure = report.failure
         if failure is not None:
             hint = f"; {failure.hint}" if failure.hint else ""
@@ -412,11 +309,30 @@ class _Printer:
             )
 
 
+def event_line(event: Event, dry_run: str, *, timing: bool) -> str:
+    """One line on an applied object or a NAD waited for ('' for other events); ``timing``: how long the wait took."""
+    from virtnet.cluster.apply import Outcome, Wait
+
+    suffix = f" (dry run: {dry_run})" if dry_run != "none" else ""
+    if isinstance(event, Outcome):
+        line = f"{event.ref} {event.action}{suffix}"
+        if event.detail and event.action != "unchanged":
+            line += f": {event.detail}"
+        return line
+    if isinstance(event, Wait):
+        if event.skipped:
+            return f"{event.nad} {event.skipped} (SpiderPool generates it from {event.owner})"
+        if event.ready:
+            waited = f" after {event.seconds:.1f}s" if timing and event.seconds >= 0.05 else ""
+            return f"{event.nad} present{waited} (SpiderPool generates it from {event.owner})"
+    return ""
+
+
 def _objects_word(n: int) -> str:
     return f"{n} object" if n == 1 else f"{n} objects"
 
 
-def _vm_text(vm: Any) -> None:
+def _vm_text(vm: VmReport) -> None:
     if vm.note and not vm.addresses:
         click.echo(f"{vm.ref} {vm.phase}: {vm.note}")
         return
@@ -431,8 +347,7 @@ def _vm_text(vm: Any) -> None:
         click.echo(f"  note: {vm.note}")
 
 
-def _hco_text(report: Any) -> None:
-    hco = report.hco
+def _hco_text(report: Report, hco: HcoChange) -> None:
     click.echo(
         f"{report.hco_cr} is owned by the HyperConverged operator (HCO): not edited, HCO reverts direct edits. "
         f"Make the change on HyperConverged {hco.namespace}/{hco.name} instead:"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -90,8 +89,9 @@ def pool_suggest(
     from virtnet.cli.lint import read_inputs
     from virtnet.cli.tables import suggestion_text
     from virtnet.formats.iproute import parse_addresses, parse_links, parse_routes
-    from virtnet.formats.yamlio import manifest_objects
-    from virtnet.model.ippool import PoolSpec, canonical_subnet
+    from virtnet.formats.pools import pool_specs
+    from virtnet.model.ippool import canonical_subnet
+    from virtnet.model.poolname import suggested_pool_names
     from virtnet.model.suggest import HostAddress, HostLink, HostRoute, suggest_pools
 
     if list(ip_addr).count("-") > 1:
@@ -112,16 +112,7 @@ def pool_suggest(
             wanted, _canonical = canonical_subnet(subnet, path="subnet")
         except InputError as err:
             raise InputError(err.message, Location(path="--subnet")) from None
-    pools: list[PoolSpec] = []
-    if existing:
-        documents, _files = read_inputs(existing)
-        for doc in documents:
-            for obj, where in manifest_objects(doc):
-                if obj.get("kind") == "SpiderIPPool":
-                    try:
-                        pools.append(PoolSpec.from_manifest(obj))
-                    except InputError as err:
-                        raise doc.locate(err, where) from None
+    pools = pool_specs(read_inputs(existing)[0]) if existing else []
     try:
         suggestions = suggest_pools(
             nic,
@@ -141,19 +132,8 @@ def pool_suggest(
     if output == "text":
         click.echo(suggestion_text(suggestions), nl=False)
         return
-    manifests = []
-    for s in suggestions:
-        name = pool_name if pool_name and len(suggestions) == 1 else _pool_name(str(s.subnet), s.family, pool_name)
-        manifests.append(s.to_pool(name).to_manifest())
-    emit_objects(manifests, output, None)
-
-
-def _pool_name(subnet: str, family: int, prefix: str | None) -> str:
-    """``<prefix>-v4`` / ``<prefix>-v6`` (a -v4/-v6 the prefix ends in is replaced, never doubled); without a prefix
-    the subnet's address with '-' for its separators."""
-    base = prefix or re.sub(r"[^0-9a-f]+", "-", subnet.split("/")[0].lower()).strip("-")
-    base = re.sub(r"-v[46]$", "", base)
-    return f"{base}-v{family}"
+    names = suggested_pool_names(suggestions, pool_name)
+    emit_objects([s.to_pool(name).to_manifest() for s, name in zip(suggestions, names, strict=True)], output, None)
 
 
 # --- pool usage ------------------------------------------------------------------------------------------------

@@ -21,6 +21,11 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
 
 
+def _fields(rows: Sequence[tuple[str, str]], *, width: int) -> list[str]:
+    """``  label:  value`` lines, values aligned at ``width``; a row without a label continues the one before."""
+    return [f"  {label:<{width}}{value}\n" for label, value in rows]
+
+
 def _table(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
@@ -60,13 +65,19 @@ def modes_text(versions: TargetVersions, matrix: Sequence[ModeCapabilities]) -> 
     out = [f"Network modes for {versions}\n\n", _table(rows)]
     for m in matrix:
         out.append(f"\n{m.mode.value} on {m.cni.value} ({m.binding.binding.title}, {m.binding.status.value})\n")
-        out.append(f"  VM IP:           {m.vm_ip}\n")
-        out.append(f"  fixed IP:        {_yes(m.fixed_ip)}: {m.fixed_ip_reason}\n")
-        out.append(f"  multi-NIC:       {_yes(m.multi_nic)}: {m.multi_nic_reason}\n")
-        out.append(f"  +OVS NICs:       {_yes(m.secondary_ovs)}: {m.secondary_ovs_reason}\n")
-        out.append(f"  live migration:  KubeVirt: {m.live_migration.kubevirt}\n")
-        out.append(f"                   SpiderPool: {m.live_migration.spiderpool}\n")
-        out.append(f"                   storage: {m.live_migration.storage}\n")
+        migration = m.live_migration
+        out += _fields(
+            [
+                ("VM IP:", m.vm_ip),
+                ("fixed IP:", f"{_yes(m.fixed_ip)}: {m.fixed_ip_reason}"),
+                ("multi-NIC:", f"{_yes(m.multi_nic)}: {m.multi_nic_reason}"),
+                ("+OVS NICs:", f"{_yes(m.secondary_ovs)}: {m.secondary_ovs_reason}"),
+                ("live migration:", f"KubeVirt: {migration.kubevirt}"),
+                ("", f"SpiderPool: {migration.spiderpool}"),
+                ("", f"storage: {migration.storage}"),
+            ],
+            width=17,
+        )
         for req in m.requirements:
             out.append(f"  needs {req.kind.value} {req.name}: {req.detail}\n")
         for note in m.notes:
@@ -78,14 +89,15 @@ def modes_text(versions: TargetVersions, matrix: Sequence[ModeCapabilities]) -> 
 def suggestion_text(suggestions: Sequence[PoolSuggestion]) -> str:
     out: list[str] = []
     for s in suggestions:
-        out.append(f"NIC {s.nic} (IPv{s.family})\n")
-        out.append(f"  subnet:   {s.subnet}\n")
-        out.append(f"  gateway:  {s.gateway if s.gateway is not None else '(none found: pass --ip-route)'}\n")
-        out.append(f"  ips:      {', '.join(s.ips.to_spiderpool())}  ({plural(s.ips.size, 'address')})\n")
-        for line in s.avoided:
-            out.append(f"  avoided:  {line}\n")
-        for line in s.notes:
-            out.append(f"  note:     {line}\n")
+        gateway = str(s.gateway) if s.gateway is not None else "(none found: pass --ip-route)"
+        rows = [
+            ("subnet:", str(s.subnet)),
+            ("gateway:", gateway),
+            ("ips:", f"{', '.join(s.ips.to_spiderpool())}  ({plural(s.ips.size, 'address')})"),
+            *(("avoided:", line) for line in s.avoided),
+            *(("note:", line) for line in s.notes),
+        ]
+        out += [f"NIC {s.nic} (IPv{s.family})\n", *_fields(rows, width=10)]
     return "".join(out)
 
 

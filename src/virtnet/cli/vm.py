@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-import re
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import click
 
 from virtnet.cli.app import CONTEXT, cli, read_text, version_options, versions_from_flags
+from virtnet.cli.intentflags import (
+    NIC_KEYS,
+    TargetFlags,
+    collect,
+    flag_error,
+    mode_options,
+    parse_nics,
+    rendering_options,
+)
 from virtnet.cli.output import check_out_dir, emit_objects, note, warn
 from virtnet.errors import InputError, Location
-from virtnet.formats.intent import INTENT_SCHEMA, intent_document, intent_from_document
-from virtnet.formats.yamlio import Document, dump_json, dump_yaml, load_documents
+from virtnet.formats.intent import INTENT_SCHEMA, NicDocument
+from virtnet.formats.intentdoc import (
+    VmValues,
+    parse_public_keys,
+    single_document,
+    with_versions,
+)
+from virtnet.formats.yamlio import dump_json, dump_yaml, load_documents
 from virtnet.model.modes import MODE_CNIS, Cni, Mode
-from virtnet.render import Bundle, render_bundle
+from virtnet.render import Bundle, render_bundle, render_document
 
 MODES = [m.value for m in Mode]
 CNIS = [c.value for m in Mode for c in MODE_CNIS[m]]
@@ -79,23 +93,6 @@ def modes(
 
 # --- new vm ----------------------------------------------------------------------------------------------------
 
-NIC_KEYS = {
-    "name": "KubeVirt interface/network name",
-    "master": "macvlan/ipvlan parent interface on the node, e.g. ens192 (at most 15 bytes)",
-    "bridge": "OVS bridge on the node, e.g. br1 (bridge mode, or an OVS NIC after a masquerade/passt one)",
-    "vlan": "VLAN ID (0-4094, 0 = untagged)",
-    "subnet": "subnet of a new SpiderIPPool, e.g. 10.7.0.0/16",
-    "gateway": "gateway of the new pool, e.g. 10.7.0.1",
-    "ips": "addresses of the new pool, 'a' or 'a-b' (repeat the key for several)",
-    "exclude": "addresses to leave out of the new pool (repeatable)",
-    "pool": "name of the new pool, or of an existing SpiderIPPool when no subnet is given",
-    "pool6": "name of an existing IPv6 SpiderIPPool",
-    "network": "existing NetworkAttachmentDefinition to use, namespace/name",
-    "multus-config": "name of the SpiderMultusConfig to render",
-    "mac": "MAC address (default: derived from namespace/VM/NIC)",
-}
-_REPEATABLE = {"ips", "exclude"}
-FLAGS_SOURCE = "<flags>"
 OUT_DIR_HELP = (
     "Write one file per object into DIR instead of stdout (the KubeVirt CR patch into DIR/patches/). DIR must be new, "
     "empty or hold only the bundle virtnet wrote there before, which is replaced."
@@ -106,159 +103,8 @@ INCLUDE_PATCH_HELP = (
 )
 
 
-def parse_nic(text: str, index: int) -> dict[str, Any]:
-    """``master=ens192,subnet=10.7.0.0/16,…`` → an intent NIC mapping. ``index`` is 0-based."""
-    flag = f"--nic #{index + 1}"
-    values: dict[str, list[str]] = {}
-    for part in [p for p in text.split(",") if p.strip()]:
-        key, sep, value = part.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not value:
-            raise InputError(f"'{part}' is not KEY=VALUE", Location(path=flag))
-        if key not in NIC_KEYS:
-            raise InputError(f"unknown key '{key}'; known keys: {', '.join(NIC_KEYS)}", Location(path=flag))
-        if key in values and key not in _REPEATABLE:
-            raise InputError(f"key '{key}' is given twice", Location(path=flag))
-        values.setdefault(key, []).append(value)
-    one = {k: v[0] for k, v in values.items()}
-    nic: dict[str, Any] = {}
-    for key in ("name", "master", "bridge", "network", "mac"):
-        if key in one:
-            nic[key] = one[key]
-    if "multus-config" in one:
-        nic["multusConfig"] = one["multus-config"]
-    if "vlan" in one:
-        try:
-            nic["vlan"] = int(one["vlan"])
-        except ValueError:
-            raise InputError(f"vlan '{one['vlan']}' is not a number", Location(path=f"{flag} vlan")) from None
-    pools: list[dict[str, Any]] = []
-    if "subnet" in one:
-        pool: dict[str, Any] = {"subnet": one["subnet"]}
-        if "pool" in one:
-            pool = {"name": one["pool"], **pool}
-        if "gateway" in one:
-            pool["gateway"] = one["gateway"]
-        if "ips" in values:
-            pool["ips"] = values["ips"]
-        if "exclude" in values:
-            pool["excludeIPs"] = values["exclude"]
-        pools.append(pool)
-    else:
-        for key in ("gateway", "ips", "exclude"):
-            if key in values:
-                raise InputError(f"'{key}' describes a new pool and needs subnet=", Location(path=f"{flag} {key}"))
-        if "pool" in one:
-            pools.append({"name": one["pool"]})
-    if "pool6" in one:
-        pools.append({"name": one["pool6"], "ipVersion": 6})
-    if pools:
-        nic["pools"] = pools
-    return nic
-
-
-def pool_keys(nic: dict[str, Any]) -> list[str]:
-    """The --nic key that names each of the NIC's pools (``pool`` or ``pool6``), by pool index."""
-    return ["pool6" if p.get("ipVersion") == 6 and "subnet" not in p else "pool" for p in nic.get("pools", [])]
-
-
-_FLAG_FOR_FIELD = [
-    (re.compile(r"^spec\.nics\[(\d+)\]\.pools$"), "--nic #{n}"),
-    (re.compile(r"^spec\.nics\[(\d+)\]\.pools\[\d+\]\.excludeIPs.*"), "--nic #{n} exclude"),
-    (re.compile(r"^spec\.nics\[(\d+)\]\.pools\[\d+\]\.(\w+).*"), "--nic #{n} {key}"),
-    (re.compile(r"^spec\.nics\[(\d+)\]\.multusConfig"), "--nic #{n} multus-config"),
-    (re.compile(r"^spec\.nics\[(\d+)\]\.(\w+)"), "--nic #{n} {key}"),
-    (re.compile(r"^spec\.nics\[(\d+)\]$"), "--nic #{n}"),
-    (re.compile(r"^spec\.nics$"), "--nic"),
-    (re.compile(r"^metadata\.name"), "NAME"),
-    (re.compile(r"^metadata\.namespace"), "--namespace"),
-    (re.compile(r"^spec\.versions\.kubevirt"), "--kubevirt-version"),
-    (re.compile(r"^spec\.versions\.spiderpool"), "--spiderpool-version"),
-    (re.compile(r"^spec\.vm\.disk\.size"), "--disk-size"),
-    (re.compile(r"^spec\.vm\.disk\.storageClass"), "--storage-class"),
-    (re.compile(r"^spec\.vm\.disk\.accessMode"), "--access-mode"),
-    (re.compile(r"^spec\.vm\.evictionStrategy"), "--eviction-strategy"),
-    (re.compile(r"^spec\.vm\.disk\.type"), "--disk"),
-    (re.compile(r"^spec\.vm\.nodeSelector"), "--node-selector"),
-    (re.compile(r"^spec\.spiderpool\.installed"), "--without-spiderpool"),
-    (re.compile(r"^spec\.vm\.(\w+)"), "--{key}"),
-    (re.compile(r"^spec\.cloudInit\.user"), "--user"),
-    (re.compile(r"^spec\.options\.passt"), "--passt"),
-    (re.compile(r"^spec\.options\.ippoolInterfaces"), "--ippool-interfaces"),
-    (re.compile(r"^spec\.(mode|cni)"), "--{key}"),
-]
-
-
-# Advice in intent-file words (what `virtnet render` users edit) → the flag that does the same.
-_FLAG_WORDS = [
-    (re.compile(r"\bippoolInterfaces: (\w+)"), r"--ippool-interfaces \1"),
-    (re.compile(r"\bvm\.disk\.accessMode: (\w+)"), r"--access-mode \1"),
-    (re.compile(r"\bevictionStrategy (\w+)"), r"--eviction-strategy \1"),
-    (re.compile(r"\btype: containerDisk\b"), "--disk containerdisk"),
-    (re.compile(r"\btype: dataVolume\b"), "--disk datavolume"),
-    (re.compile(r"\bspiderpool\.installed: false\b"), "--without-spiderpool"),
-    (re.compile(r"'excludeIPs'|\bexcludeIPs\b"), "exclude="),
-    (re.compile(r"'multusConfig'|\bmultusConfig\b"), "multus-config="),
-    (re.compile(r"'pools'"), "the pool keys (subnet=, pool=, …)"),
-    (re.compile(r"\bfrom ips\b"), "from ips="),
-    (re.compile(r"\buse mode (\w+)"), r"use --mode \1"),
-]
-
-
-def flag_words(message: str) -> str:
-    """An error message about a flag-built intent, with its advice in flags instead of intent fields."""
-    for pattern, replacement in _FLAG_WORDS:
-        message = pattern.sub(replacement, message)
-    return message
-
-
-_POOL_NAME = re.compile(r"^spec\.nics\[(\d+)\]\.pools\[(\d+)\]\.name$")
-
-
-def _flag_location(err: InputError, keys: list[list[str]] | None = None) -> InputError:
-    """Errors about a flag-built intent name the flag, not the intent field, and give flag advice. ``keys``: per
-    NIC, the --nic key that named each pool (``pool`` / ``pool6``)."""
-    if err.location.file not in (None, FLAGS_SOURCE):
-        return err  # from a file the flags read (--ssh-key, --password-file): it names the file already
-    path = err.location.path or ""
-    message = flag_words(err.message)
-    pool = _POOL_NAME.match(path)
-    if pool and keys is not None:
-        n, j = int(pool.group(1)), int(pool.group(2))
-        key = keys[n][j] if n < len(keys) and j < len(keys[n]) else "pool"
-        return InputError(message, Location(path=f"--nic #{n + 1} {key}"))
-    for pattern, template in _FLAG_FOR_FIELD:
-        match = pattern.match(path)
-        if match:
-            groups = match.groups()
-            n = int(groups[0]) + 1 if groups and groups[0].isdigit() else 0
-            key = groups[-1] if groups and not groups[-1].isdigit() else ""
-            if key == "cpu":
-                key = "cpu-cores"
-            return InputError(message, Location(path=template.format(n=n, key=key)))
-    return InputError(message, Location(path=path or None))
-
-
-_PUBKEY = re.compile(r"^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-\S+|sk-\S+@openssh\.com)\s+\S+")
-
-
 def read_ssh_keys(path: str) -> list[str]:
-    text = read_text(path, "SSH public key", "--ssh-key")
-    if "PRIVATE KEY" in text:
-        raise InputError(
-            "this is a private key; pass the public key (the .pub file) instead",
-            Location(file=path, path="--ssh-key"),
-        )
-    keys = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    for n, key in enumerate(keys, start=1):
-        if not _PUBKEY.match(key):
-            raise InputError(
-                "not an OpenSSH public key (expected 'ssh-ed25519 AAAA…' or similar)",
-                Location(file=path, line=n, path="--ssh-key"),
-            )
-    if not keys:
-        raise InputError("the file holds no SSH public key", Location(file=path, path="--ssh-key"))
-    return keys
+    return parse_public_keys(read_text(path, "SSH public key", "--ssh-key"), Location(file=path, path="--ssh-key"))
 
 
 def read_password(path: str) -> str:
@@ -354,13 +200,7 @@ NEW_VM_HELP = """Render the bundle for one VM: SpiderIPPool(s), SpiderMultusConf
 @new.command("vm", context_settings=CONTEXT, help=NEW_VM_HELP)
 @click.argument("name")
 @click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of the VM.")
-@click.option("--mode", required=True, type=click.Choice(["masquerade", "passt", "bridge"]), help="Network mode.")
-@click.option(
-    "--cni",
-    type=click.Choice(["calico", "cilium", "flannel", "macvlan", "ipvlan", "ovs"]),
-    help="CNI behind the mode (default: calico for masquerade, macvlan for passt, ovs for bridge).",
-)
-@click.option("--nic", "nics", multiple=True, metavar="KEY=VALUE,…", help="One NIC, in order (repeat for more).")
+@mode_options(nic_help="One NIC, in order (repeat for more).")
 @click.option(
     "--disk",
     "disk_kind",
@@ -404,10 +244,7 @@ NEW_VM_HELP = """Render the bundle for one VM: SpiderIPPool(s), SpiderMultusConf
 )
 @click.option("--password-file", metavar="FILE", help="Set a login password from FILE (discouraged; warns).")
 @click.option("--user", help="Create this user instead of using the image's default user.")
-@click.option("--passt", type=click.Choice(["auto", "core", "plugin", "passtBinding"]), help="passt flavour.")
-@click.option("--ippool-interfaces", type=click.Choice(["named", "ordered"]), help="ippools entry style.")
-@click.option("--no-coordinator", is_flag=True, help="Render SpiderMultusConfigs with enableCoordinator: false.")
-@click.option("--without-spiderpool", is_flag=True, help="masquerade: the cluster has no SpiderPool.")
+@rendering_options
 @click.option("--spiderpool-namespace", help="Namespace where SpiderPool runs (default kube-system).")
 @click.option("--kubevirt-namespace", help="Namespace of the KubeVirt CR (default kubevirt).")
 @version_options
@@ -416,110 +253,54 @@ NEW_VM_HELP = """Render the bundle for one VM: SpiderIPPool(s), SpiderMultusConf
 @click.option("--include-kubevirt-patch", is_flag=True, help=INCLUDE_PATCH_HELP)
 @click.option("--print-intent", is_flag=True, help="Print the intent file these flags describe, not the bundle.")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings on stderr, no notes.")
-def new_vm(**opts: Any) -> None:
-    check_out_dir(opts["out_dir"])
-    nics: list[dict[str, Any]] = []
+@collect(TargetFlags, "network")
+@collect(VmValues, "vm")
+def new_vm(
+    name: str,
+    namespace: str,
+    network: TargetFlags,
+    vm: VmValues,
+    ssh_key: str | None,
+    password_file: str | None,
+    user: str | None,
+    kubevirt_version: str | None,
+    spiderpool_version: str | None,
+    output: str,
+    out_dir: str | None,
+    include_kubevirt_patch: bool,
+    print_intent: bool,
+    quiet: bool,
+) -> None:
+    check_out_dir(out_dir)
+    nics: list[NicDocument] = []
     try:
-        nics = [parse_nic(text, i) for i, text in enumerate(opts["nics"])]
-        keys = read_ssh_keys(opts["ssh_key"]) if opts["ssh_key"] else default_ssh_keys(opts["quiet"])
-        password = read_password(opts["password_file"]) if opts["password_file"] else None
-        vm: dict[str, Any] = {}
-        for flag, key in (("image", "image"), ("memory", "memory"), ("run_strategy", "runStrategy")):
-            if opts[flag]:
-                vm[key] = opts[flag]
-        if opts["eviction_strategy"]:
-            vm["evictionStrategy"] = opts["eviction_strategy"]
-        disk = {
-            k: opts[f]
-            for f, k in (
-                ("disk_size", "size"),
-                ("storage_class", "storageClass"),
-                ("access_mode", "accessMode"),
-            )
-            if opts[f]
-        }
-        # a quick start needs no CDI: containerDisk unless a DataVolume is asked for (intent files without a type
-        # keep their DataVolume)
-        kind = opts["disk_kind"] or ("datavolume" if disk else "containerdisk")
-        vm["disk"] = {"type": "dataVolume" if kind == "datavolume" else "containerDisk", **disk}
-        if opts["node_selector"]:
-            vm["nodeSelector"] = _node_selector(opts["node_selector"])
-        cpu = {
-            k: opts[f]
-            for f, k in (
-                ("cpu_cores", "cores"),
-                ("sockets", "sockets"),
-                ("threads", "threads"),
-                ("cpu_model", "model"),
-            )
-            if opts[f]
-        }
-        if cpu:
-            vm["cpu"] = cpu
-        cloud_init: dict[str, Any] = {}
-        if keys:
-            cloud_init["sshAuthorizedKeys"] = keys
-        if opts["user"]:
-            cloud_init["user"] = opts["user"]
-        options: dict[str, Any] = {}
-        if opts["passt"]:
-            options["passt"] = opts["passt"]
-        if opts["ippool_interfaces"]:
-            options["ippoolInterfaces"] = opts["ippool_interfaces"]
-        if opts["no_coordinator"]:
-            options["coordinator"] = False
-        spiderpool: dict[str, Any] = {}
-        if opts["spiderpool_namespace"]:
-            spiderpool["namespace"] = opts["spiderpool_namespace"]
-        if opts["without_spiderpool"]:
-            spiderpool["installed"] = False
-        versions = {
-            k: opts[f]
-            for f, k in (("kubevirt_version", "kubevirt"), ("spiderpool_version", "spiderpool"))
-            if opts[f] is not None  # '' is an error naming the flag, not "the default"
-        }
-        doc_data = intent_document(
-            name=opts["name"],
-            namespace=opts["namespace"],
-            mode=opts["mode"],
-            cni=opts["cni"],
-            nics=nics,
+        nics = parse_nics(network.nics)
+        keys = read_ssh_keys(ssh_key) if ssh_key else default_ssh_keys(quiet)
+        password = read_password(password_file) if password_file else None
+        values = replace(
+            network.values(name, namespace, nics),
             vm=vm,
-            cloud_init=cloud_init,
-            versions=versions,
-            options=options,
-            spiderpool=spiderpool,
-            kubevirt={"namespace": opts["kubevirt_namespace"]} if opts["kubevirt_namespace"] else {},
+            ssh_authorized_keys=tuple(keys),
+            user=user,
+            kubevirt_version=kubevirt_version,
+            spiderpool_version=spiderpool_version,
         )
-        doc = Document(data=doc_data, source=FLAGS_SOURCE, index=0)
-        intent = intent_from_document(doc, password)
-        if opts["print_intent"]:
-            click.echo(dump_json(doc_data) if opts["output"] == "json" else dump_yaml(doc_data), nl=False)
+        intent = values.intent(password)
+        if print_intent:
+            document = values.document()
+            click.echo(dump_json(document) if output == "json" else dump_yaml(document), nl=False)
             return
         bundle = render_bundle(intent)
     except InputError as err:
-        raise _flag_location(err, [pool_keys(n) for n in nics]) from None
-    include = opts["include_kubevirt_patch"]
-    _report(bundle, opts["quiet"], to_stdout=opts["out_dir"] is None, include_patch=include)
+        raise flag_error(err, nics) from None
+    _report(bundle, quiet, to_stdout=out_dir is None, include_patch=include_kubevirt_patch)
     emit_objects(
         bundle.objects,
-        opts["output"],
-        opts["out_dir"],
-        include_patches=include,
+        output,
+        out_dir,
+        include_patches=include_kubevirt_patch,
         patch_comment=patch_comment(bundle),
     )
-
-
-def _node_selector(values: tuple[str, ...]) -> dict[str, str]:
-    selector: dict[str, str] = {}
-    for value in values:
-        key, sep, label = value.partition("=")
-        if not sep:
-            raise InputError(f"'{value}' is not KEY=VALUE", Location(path="--node-selector"))
-        if key.strip() in selector:
-            raise InputError(f"label '{key.strip()}' is given twice", Location(path="--node-selector"))
-        selector[key.strip()] = label.strip()
-    return selector
 
 
 # --- render ----------------------------------------------------------------------------------------------------
@@ -563,28 +344,10 @@ def render(
     text = sys.stdin.read() if file == "-" else read_text(file, "intent", "FILE")
     source = "<stdin>" if file == "-" else file
     password = read_password(password_file) if password_file else None
-    docs = load_documents(text, source)
-    if len(docs) != 1:
-        raise InputError(f"expected exactly one intent document, found {len(docs)}", Location(file=source))
-    doc = docs[0]
+    document = single_document(load_documents(text, source), source)
     # flag errors name the flag ('' is one); a version note comes with the bundle's notes
     versions_from_flags(kubevirt_version, spiderpool_version, announce=False)
-    if isinstance(doc.data, dict) and (kubevirt_version is not None or spiderpool_version is not None):
-        spec = doc.data.setdefault("spec", {})
-        if isinstance(spec, dict):
-            versions = spec.setdefault("versions", {})
-            if isinstance(versions, dict):
-                if kubevirt_version is not None:
-                    versions["kubevirt"] = kubevirt_version
-                if spiderpool_version is not None:
-                    versions["spiderpool"] = spiderpool_version
-    intent = intent_from_document(doc, password)
-    try:
-        bundle = render_bundle(intent)
-    except InputError as err:
-        if err.location.file is not None:
-            raise
-        raise doc.locate(err) from None  # plan errors name an intent field: add file, line and column
+    bundle = render_document(with_versions(document, kubevirt_version, spiderpool_version), password)
     _report(bundle, quiet, to_stdout=out_dir is None, include_patch=include_kubevirt_patch)
     emit_objects(
         bundle.objects, output, out_dir, include_patches=include_kubevirt_patch, patch_comment=patch_comment(bundle)

@@ -33,8 +33,10 @@ from virtnet.errors import ClusterError, InputError, Location
 from virtnet.model import annotations as keys
 from virtnet.model.capabilities import pod_interface_name
 from virtnet.model.ippool import PoolSpec
+from virtnet.model.manifest import ObjectRef
 from virtnet.model.manifest import as_list as _list
 from virtnet.model.manifest import as_map as _map
+from virtnet.model.podannotations import ippool_names
 from virtnet.render.bundle import PATCH_TYPE_ANNOTATION, REASON_ANNOTATION
 
 Obj = dict[str, Any]
@@ -69,26 +71,8 @@ BINDINGS_PATH = ("spec", "configuration", "network", "binding")
 # --- identity ------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Ref:
-    """Which object: apiVersion, kind, namespace (None when cluster-scoped) and name."""
-
-    api_version: str
-    kind: str
-    namespace: str | None
-    name: str
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {"apiVersion": self.api_version, "kind": self.kind, "namespace": self.namespace, "name": self.name}
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
-
-    @classmethod
-    def of(cls, obj: Mapping[str, Any], namespaced: bool, default_namespace: str) -> Ref:
-        meta = _map(obj.get("metadata"))
-        namespace = str(meta.get("namespace") or default_namespace) if namespaced else None
-        return cls(str(obj.get("apiVersion", "")), str(obj.get("kind", "")), namespace, str(meta.get("name", "")))
+# ``Ref``: which object (apiVersion, kind, namespace or None when cluster-scoped, name): model.manifest.ObjectRef
+Ref = ObjectRef
 
 
 # --- order ---------------------------------------------------------------------------------------------------------
@@ -531,6 +515,11 @@ def hco_change(
 # --- the report ----------------------------------------------------------------------------------------------------
 
 
+def _json(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """A report part as JSON: ``required``, then the ``optional`` fields that are set (empty ones are left out)."""
+    return {**required, **{key: value for key, value in optional.items() if value}}
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One object that was applied (or would be, in a dry run)."""
@@ -541,12 +530,7 @@ class Outcome:
     detail: str = ""  # e.g. "added feature gates PasstBinding" for the KubeVirt CR
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {**self.ref.to_dict(), "action": self.action}
-        if self.warnings:
-            out["warnings"] = list(self.warnings)
-        if self.detail:
-            out["detail"] = self.detail
-        return out
+        return _json({**self.ref.to_dict(), "action": self.action}, warnings=list(self.warnings), detail=self.detail)
 
 
 @dataclass(frozen=True)
@@ -560,14 +544,12 @@ class Failure:
     interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {**self.ref.to_dict(), "error": self.message}
-        if self.hint:
-            out["hint"] = self.hint
-        if self.conflicts:
-            out["conflicts"] = [{"manager": m, "field": f} for m, f in self.conflicts]
-        if self.interrupted:
-            out["interrupted"] = True
-        return out
+        return _json(
+            {**self.ref.to_dict(), "error": self.message},
+            hint=self.hint,
+            conflicts=[{"manager": m, "field": f} for m, f in self.conflicts],
+            interrupted=self.interrupted,
+        )
 
     @classmethod
     def of(cls, ref: Ref, err: ClusterError) -> Failure:
@@ -598,15 +580,15 @@ class Wait:
     skipped: str = ""  # why it was not waited for (dry run)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "nad": self.nad.to_dict(),
-            "multusConfig": self.owner.to_dict(),
-            "ready": self.ready,
-            "seconds": round(self.seconds, 1),
-        }
-        if self.skipped:
-            out["skipped"] = self.skipped
-        return out
+        return _json(
+            {
+                "nad": self.nad.to_dict(),
+                "multusConfig": self.owner.to_dict(),
+                "ready": self.ready,
+                "seconds": round(self.seconds, 1),
+            },
+            skipped=self.skipped,
+        )
 
 
 @dataclass(frozen=True)
@@ -641,14 +623,8 @@ class VmReport:
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            **self.ref.to_dict(),
-            "phase": self.phase,
-            "addresses": [a.to_dict() for a in self.addresses],
-        }
-        if self.note:
-            out["note"] = self.note
-        return out
+        addresses = [a.to_dict() for a in self.addresses]
+        return _json({**self.ref.to_dict(), "phase": self.phase, "addresses": addresses}, note=self.note)
 
 
 @dataclass
@@ -723,20 +699,7 @@ def pod_interfaces(vm: Mapping[str, Any]) -> dict[str, str]:
 def requested_pools(vm: Mapping[str, Any]) -> set[str]:
     """Pools the VM's pod asks for in ``ipam.spidernet.io/ippools`` / ``ipam.spidernet.io/ippool``."""
     template_meta = _map(_map(_map(vm.get("spec")).get("template")).get("metadata"))
-    annotations = _map(template_meta.get("annotations"))
-    names: set[str] = set()
-    for key in (keys.IPPOOLS, keys.IPPOOL):
-        text = annotations.get(key)
-        if not isinstance(text, str):
-            continue
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError):
-            continue
-        for entry in value if isinstance(value, list) else [value]:
-            for family in ("ipv4", "ipv6"):
-                names.update(str(p) for p in _list(_map(entry).get(family)))
-    return names
+    return ippool_names(_map(template_meta.get("annotations")))
 
 
 def _bare_ip(text: str) -> str | None:

@@ -50,8 +50,11 @@ from virtnet.cluster.apply import (
     same_object,
     vm_addresses,
 )
+from virtnet.cluster.apply_input import Input, input_objects, intent_versions, lint_input, render_intent
 from virtnet.cluster.client import Cluster
 from virtnet.cluster.facts import SPIDERPOOL_GV, hco_owned
+from virtnet.cluster.read import read_facts
+from virtnet.cluster.versions import APPLY_WORDING, choose_versions
 from virtnet.errors import (
     ClusterError,
     ConflictError,
@@ -60,6 +63,8 @@ from virtnet.errors import (
     NotFoundError,
     NotInstalledError,
 )
+from virtnet.formats.yamlio import Document
+from virtnet.lint import LintResult
 
 KUBEVIRT_RETRIES = 5  # read-modify-write attempts on the KubeVirt CR when someone else writes it meanwhile
 POLL_SECONDS = 0.5
@@ -79,6 +84,45 @@ class Options:
 
 def _noop(_: Any) -> None:
     return None
+
+
+# --- the input -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The input ready to apply: its objects, what rendering warned about, lint's result (None: not linted) and
+    where the versions came from ('' when no version was needed)."""
+
+    input: Input
+    lint: LintResult | None
+    versions_from: str
+
+
+def prepare(
+    cluster: Cluster,
+    documents: Sequence[Document],
+    intent: Document | None,
+    *,
+    label: str = "",
+    password: str | None = None,
+    kubevirt: str | None = None,
+    spiderpool: str | None = None,
+    lint: bool = True,
+) -> Prepared:
+    """The manifests' objects (bad input stops here, before any request), or the ``intent`` (named ``label``)
+    rendered; versions: the flags ``kubevirt``/``spiderpool``, else the intent's spec.versions, else the cluster's
+    (read only then), else the newest supported; then lint's verdict unless ``lint`` is off."""
+    namespace = cluster.namespace
+    if intent is None:
+        found = Input(tuple(documents), tuple(input_objects(documents, namespace)))
+        if not lint:
+            return Prepared(found, None, "")
+    versions = choose_versions(kubevirt, spiderpool, lambda: read_facts(cluster), intent_versions(intent))
+    if intent is not None:
+        found = render_intent(intent, label, password, versions, namespace)
+    result = lint_input(found.documents, versions, namespace) if lint else None
+    return Prepared(found, result, versions.sentence(APPLY_WORDING))
 
 
 def resolve(cluster: Cluster, objects: Sequence[tuple[Mapping[str, Any], Location]]) -> list[Item]:

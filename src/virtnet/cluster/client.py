@@ -265,17 +265,8 @@ class Cluster:
         body = dict(obj)
         if ns is not None:
             body["metadata"] = {**dict(obj.get("metadata") or {}), "namespace": ns}
-        resp = self._send(
-            "PATCH",
-            res.path(ns, name),
-            what=what,
-            verb="patch",
-            resource=res,
-            namespace=ns,
-            params=params,
-            content=json.dumps(body).encode(),
-            headers={"Content-Type": "application/apply-patch+yaml"},
-        )
+        # JSON is YAML: a valid apply-patch+yaml body
+        resp = self._patch(res, ns, name, what, params, json.dumps(body), "application/apply-patch+yaml")
         return Applied(_json(resp, what), _warnings(resp))
 
     def replace(self, obj: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER, dry_run: bool = False) -> Obj:
@@ -300,7 +291,14 @@ class Cluster:
         res, ns, name = self._locate(obj)
         what = describe(res.api_version, res.kind, ns, name)
         params = _write_params(field_manager, dry_run)
-        resp = self._send(
+        body = json.dumps([dict(o) for o in operations])
+        return _json(self._patch(res, ns, name, what, params, body, "application/json-patch+json"), what)
+
+    def _patch(
+        self, res: Resource, ns: str | None, name: str, what: str, params: dict[str, str], body: str, content_type: str
+    ) -> httpx2.Response:
+        """PATCH one object with a body of ``content_type`` (server-side apply, JSON patch)."""
+        return self._send(
             "PATCH",
             res.path(ns, name),
             what=what,
@@ -308,10 +306,9 @@ class Cluster:
             resource=res,
             namespace=ns,
             params=params,
-            content=json.dumps([dict(o) for o in operations]).encode(),
-            headers={"Content-Type": "application/json-patch+json"},
+            content=body.encode(),
+            headers={"Content-Type": content_type},
         )
-        return _json(resp, what)
 
     def _locate(self, obj: Mapping[str, Any]) -> tuple[Resource, str | None, str]:
         api_version, kind = obj.get("apiVersion"), obj.get("kind")

@@ -49,13 +49,13 @@ from virtnet.formats.yamlio import Document
 from virtnet.lint import LintOptions, Severity, lint
 from virtnet.lint.context import CR_NAME_ANNOTATION, LintContext
 from virtnet.lint.engine import objects_of
-from virtnet.lint.rules.multusconfig import STATIC_IP_CRASH_LAST
 from virtnet.model.capabilities import Status as BindingStatus
+from virtnet.model.capabilities import multi_nic_leak_fixed_in, static_ip_off_crashes_agent
 from virtnet.model.ippool import PoolSpec
 from virtnet.model.manifest import as_list as _list_of
 from virtnet.model.manifest import as_map as _map
 from virtnet.model.modes import Cni, Mode, ModeCapabilities, RequirementKind, capabilities, default_cni
-from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, SupportedRange, TargetVersions, V, Version
+from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, SupportedRange, TargetVersions, Version
 from virtnet.render.plan import DEFAULT_CNI_NADS
 
 if TYPE_CHECKING:
@@ -465,21 +465,34 @@ def check_kubevirt_phase(snap: Snapshot, b: Basis) -> CheckResult:
     )
 
 
+def _judge_version(
+    check: str, info: VersionInfo, product: SupportedRange, title: str, unsupported: str
+) -> CheckResult | None:
+    """The verdicts kubevirt-version and spiderpool-version share: detected and supported, detected but outside
+    the supported range (``unsupported`` names it), or overridden by ``--<product>-version``. None: the version is
+    neither detected nor overridden (each check says why in its own words)."""
+    flag = f"--{title.lower()}-version"
+    supported = f"{product.oldest.minor_line}…{product.newest.minor_line}"
+    judged = f"; checks judge by {flag} {info.override}" if info.override else ""
+    if info.detected is not None:
+        return passed(check, f"{title} {info.detected} ({info.source}), supported {supported}{judged}")
+    if info.unsupported:
+        message = f"{unsupported} is outside virtnet's supported range {supported}{judged}"
+        fix = f"run a {title} release in {supported}, or pass {flag} to judge as one"
+        return warned(check, message, fix) if info.override else failed(check, message, fix)
+    if info.override:
+        return passed(check, f"{title} version not detected ({info.source}){judged}")
+    return None
+
+
 def check_kubevirt_version(snap: Snapshot, b: Basis) -> CheckResult:
     cr = _kubevirt_cr(snap, "kubevirt-version")
     kv = b.kubevirt
     if isinstance(cr, CheckResult) and kv.override is None:
         return cr
-    supported = f"{KUBEVIRT.oldest.minor_line}…{KUBEVIRT.newest.minor_line}"
-    judged = f"; checks judge by --kubevirt-version {kv.override}" if kv.override else ""
-    if kv.detected is not None:
-        return passed("kubevirt-version", f"KubeVirt {kv.detected} ({kv.source}), supported {supported}{judged}")
-    if kv.unsupported:
-        message = f"KubeVirt {kv.text} ({kv.source}) is outside virtnet's supported range {supported}{judged}"
-        fix = f"run a KubeVirt release in {supported}, or pass --kubevirt-version to judge as one"
-        return warned("kubevirt-version", message, fix) if kv.override else failed("kubevirt-version", message, fix)
-    if kv.override:
-        return passed("kubevirt-version", f"KubeVirt version not detected ({kv.source}){judged}")
+    verdict = _judge_version("kubevirt-version", kv, KUBEVIRT, "KubeVirt", f"KubeVirt {kv.text} ({kv.source})")
+    if verdict is not None:
+        return verdict
     return warned(
         "kubevirt-version",
         f"{kv.source}: the version-dependent checks are skipped",
@@ -663,16 +676,10 @@ def check_spiderpool_version(snap: Snapshot, b: Basis) -> CheckResult:
     sp = b.spiderpool
     if not snap.spiderpool_crd and sp.override is None:
         return skipped("spiderpool-version", "SpiderPool is not installed (see spiderpool-installed)")
-    supported = f"{SPIDERPOOL.oldest.minor_line}…{SPIDERPOOL.newest.minor_line}"
-    judged = f"; checks judge by --spiderpool-version {sp.override}" if sp.override else ""
-    if sp.detected is not None:
-        return passed("spiderpool-version", f"SpiderPool {sp.detected} ({sp.source}), supported {supported}{judged}")
-    if sp.unsupported:
-        message = f"SpiderPool {sp.text} is outside virtnet's supported range {supported}{judged}"
-        fix = f"run a SpiderPool release in {supported}, or pass --spiderpool-version to judge as one"
-        return warned("spiderpool-version", message, fix) if sp.override else failed("spiderpool-version", message, fix)
-    if sp.override:
-        return passed("spiderpool-version", f"SpiderPool version not detected ({sp.source}){judged}")
+    # an unsupported SpiderPool's source already says the version and why (virtnet.cluster.facts.spiderpool_version)
+    verdict = _judge_version("spiderpool-version", sp, SPIDERPOOL, "SpiderPool", f"SpiderPool {sp.text}")
+    if verdict is not None:
+        return verdict
     if isinstance(snap.controller, Unread) and not isinstance(snap.conf, dict):
         return skipped("spiderpool-version", snap.controller.reason)
     return warned(
@@ -721,7 +728,7 @@ def check_spiderpool_static_ip(snap: Snapshot, b: Basis) -> CheckResult:
     sp = b.spiderpool.used
     crash = (
         f"; SpiderPool {sp} also crashes spiderpool-agent at start with it off (issue #2966)"
-        if b.spiderpool.known and V("v0.8.0") <= sp <= STATIC_IP_CRASH_LAST
+        if b.spiderpool.known and static_ip_off_crashes_agent(sp)
         else ""
     )
     message = (
@@ -738,7 +745,7 @@ def check_spiderpool_static_ip(snap: Snapshot, b: Basis) -> CheckResult:
     return failed("spiderpool-static-ip", message, fix)
 
 
-def _conf_value(obj: Mapping[str, Any], key: str) -> Any:
+def _conf_value(obj: Mapping[str, Any], key: str) -> object:
     """The raw value of one conf.yml key, for the message (SpiderpoolConf did the real parse)."""
     try:
         conf = yaml.safe_load(str(_map(obj.get("data")).get("conf.yml") or ""))
@@ -913,7 +920,6 @@ def check_ippool_references(snap: Snapshot, b: Basis) -> CheckResult:
             "create those pools (virtnet pool suggest finds a free range) or fix the names in the "
             "SpiderMultusConfig ippools",
         )
-    cni = b.cni.value if b.cni else ""
     if not view.networks:
         return passed(
             "ippool-references",
@@ -1021,19 +1027,9 @@ def check_ippool_overlap(snap: Snapshot, b: Basis) -> CheckResult:
     return _findings(b, "ippool-overlap", "ippool-overlap", "no overlap with any other pool")
 
 
-# Multi-NIC IP leak: when one NIC's pool is exhausted, the rollback skipped SpiderPool and every retry took a new
-# address from the other NICs' pools (spiderpool#4295). Fixed by PR #4379 (v1.0.0, released in v1.0.0-rc4), #4384
-# (v0.8.9) and #4383 (v0.9.8): SP changelogs/changelog_from_v0.8.8_to_v0.8.9.md,
-# changelogs/changelog_from_v0.9.7_to_v0.9.8.md, changelogs/changelog_artifact_v1.0.0-rc4/….
-MULTI_NIC_LEAK_FIXED = (V("v0.8.9"), V("v0.9.8"), V("v1.0.0"))
-
-
 def multi_nic_leak(sp: Version) -> bool:
-    """Is SpiderPool ``sp`` affected by spiderpool#4295?"""
-    for fixed in MULTI_NIC_LEAK_FIXED:
-        if (sp.major, sp.minor) == (fixed.major, fixed.minor):
-            return sp < fixed
-    return sp < MULTI_NIC_LEAK_FIXED[-1]
+    """Is SpiderPool ``sp`` affected by spiderpool#4295 (model.capabilities.MULTI_NIC_LEAK_FIXED)?"""
+    return multi_nic_leak_fixed_in(sp) is not None
 
 
 def check_spiderpool_known_bugs(snap: Snapshot, b: Basis) -> CheckResult:

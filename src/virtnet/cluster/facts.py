@@ -18,7 +18,7 @@ Sources:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +96,7 @@ def controller_images(deployment: Mapping[str, Any]) -> list[str]:
     return [str(c.get("image")) for c in containers if isinstance(c, Mapping) and c.get("image")]
 
 
-def _parsed(parse: Any, text: str, source: str) -> Detected:
+def _parsed(parse: Callable[[str], Version], text: str, source: str) -> Detected:
     try:
         return Detected(parse(text), source, text)
     except UnsupportedVersionError as err:
@@ -159,14 +159,14 @@ class Facts:
     @property
     def kubevirt(self) -> Detected:
         if "kubevirt" in self.problems:
-            return Detected(None, _why(self.problems["kubevirt"]))
+            return Detected(None, why_unreadable(self.problems["kubevirt"]))
         return kubevirt_version(self.kubevirt_cr)
 
     @property
     def spiderpool(self) -> Detected:
         found = spiderpool_version(self.spiderpool_deployment, self.spiderpool_conf)
         if found.version is None and "spiderpool-controller" in self.problems:
-            return Detected(None, _why(self.problems["spiderpool-controller"]))
+            return Detected(None, why_unreadable(self.problems["spiderpool-controller"]))
         return found
 
     @property
@@ -174,7 +174,9 @@ class Facts:
         return SpiderpoolConf.parse(self.spiderpool_conf) if self.spiderpool_conf is not None else None
 
 
-def _why(err: ClusterError) -> str:
+def why_unreadable(err: ClusterError) -> str:
+    """Why a read failed, as the reports say it: ``forbidden (needs list on X)``, ``not installed``, else the
+    error's message."""
     if isinstance(err, ForbiddenError):
         return f"forbidden (needs {err.needs})"
     if isinstance(err, NotInstalledError):

@@ -34,7 +34,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from virtnet.cluster.facts import KUBEVIRT_GV, NAD_GV, SPIDERPOOL_CONF, SPIDERPOOL_GV, Facts
+from virtnet.cluster.facts import KUBEVIRT_GV, NAD_GV, SPIDERPOOL_CONF, SPIDERPOOL_GV, Facts, why_unreadable
+from virtnet.cluster.versions import LINT_WORDING, choose_versions
 from virtnet.errors import ClusterError, ForbiddenError, NotInstalledError
 from virtnet.lint.engine import LintOptions, lint_objects, live_object
 from virtnet.lint.model import LintObject, LintResult, NotChecked
@@ -147,14 +148,6 @@ def crd_names() -> list[str]:
 # --- pure: what was read → lint objects ---------------------------------------------------------------------------
 
 
-def _reason(err: ClusterError) -> str:
-    if isinstance(err, ForbiddenError):
-        return f"forbidden (needs {err.needs})"
-    if isinstance(err, NotInstalledError):
-        return "not installed"
-    return err.message
-
-
 def _owned_by_vm(obj: Mapping[str, Any]) -> bool:
     owners = (obj.get("metadata") or {}).get("ownerReferences") or ()
     return any(isinstance(o, Mapping) and o.get("kind") == "VirtualMachine" for o in owners)
@@ -189,7 +182,7 @@ def live_objects(
                 NotChecked(
                     kind.api_version,
                     kind.kind,
-                    _reason(read.error),
+                    why_unreadable(read.error),
                     read.namespace,
                     forbidden=isinstance(read.error, ForbiddenError),
                 )
@@ -199,7 +192,7 @@ def live_objects(
                 NotChecked(
                     kind.api_version,
                     kind.kind,
-                    f"{_reason(read.fallback_from)} in other namespaces; only namespace {read.namespace} was "
+                    f"{why_unreadable(read.fallback_from)} in other namespaces; only namespace {read.namespace} was "
                     "read, so references to other namespaces are reported as not found",
                     None,
                     forbidden=True,
@@ -219,11 +212,11 @@ def live_objects(
     for key, err in (problems or {}).items():
         if key == "kubevirt":
             not_checked.append(
-                NotChecked(KUBEVIRT_GV, "KubeVirt", _reason(err), forbidden=isinstance(err, ForbiddenError))
+                NotChecked(KUBEVIRT_GV, "KubeVirt", why_unreadable(err), forbidden=isinstance(err, ForbiddenError))
             )
         elif key == "spiderpool-conf":
             forbidden = isinstance(err, ForbiddenError)
-            reason = f"{SPIDERPOOL_CONF}: {_reason(err)}"
+            reason = f"{SPIDERPOOL_CONF}: {why_unreadable(err)}"
             not_checked.append(NotChecked("v1", "ConfigMap", reason, conf_namespace, forbidden=forbidden))
     return LiveObjects(objects, context, tuple(not_checked))
 
@@ -235,22 +228,10 @@ def versions_of(facts: Facts, kubevirt: str | None, spiderpool: str | None) -> t
     reads, an unsupported release) falls back to the newest supported, and the sentence says why. The result is
     always explicit, so the engine never falls back to its own detection from the objects.
     """
-    sources: list[str] = []
-    chosen: list[str] = []
-    for product, flag, found, newest in (
-        ("KubeVirt", kubevirt, facts.kubevirt, KUBEVIRT.newest),
-        ("SpiderPool", spiderpool, facts.spiderpool, SPIDERPOOL.newest),
-    ):
-        if flag:
-            chosen.append(flag)
-            sources.append(f"{product} from --{product.lower()}-version")
-        elif found.version is not None:
-            chosen.append(str(found.version))
-            sources.append(f"{product} from the cluster's {found.source}")
-        else:
-            chosen.append(str(newest))
-            sources.append(f"defaults for {product}: the newest supported ({found.source})")
-    return chosen[0], chosen[1], "; ".join(sources)
+    chosen = choose_versions(kubevirt, spiderpool, lambda: facts)
+    kv = chosen.kubevirt.version or str(KUBEVIRT.newest)
+    sp = chosen.spiderpool.version or str(SPIDERPOOL.newest)
+    return kv, sp, chosen.sentence(LINT_WORDING)
 
 
 def schema_catalog(crds: Mapping[str, dict[str, Any] | ClusterError | None], shipped: Catalog) -> Catalog:
@@ -267,7 +248,7 @@ def schema_catalog(crds: Mapping[str, dict[str, Any] | ClusterError | None], shi
                 kinds[schemas[0].kind] = tuple(schemas)
                 read.append(name)
                 continue
-        why = _reason(crd) if isinstance(crd, ClusterError) else "not found"
+        why = why_unreadable(crd) if isinstance(crd, ClusterError) else "not found"
         fallback = [k for ks in shipped.kinds.values() for k in ks if k.crd == name]
         if fallback:
             kinds.setdefault(fallback[0].kind, tuple(fallback))

@@ -26,10 +26,15 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from virtnet.cluster.apply import SERVER_METADATA
+from virtnet.cluster.facts import Facts
+from virtnet.cluster.versions import ChosenVersions
+from virtnet.formats.intentdoc import IntentValues
 from virtnet.model.manifest import as_map as _map
+from virtnet.model.manifest import metadata_of
 from virtnet.render.setnetwork import NETWORK_ANNOTATIONS, Edit
 
 MANAGER = "virtnet"
@@ -60,6 +65,41 @@ def set_path(obj: dict[str, Any], path: Sequence[str], value: Any) -> None:
 
 def format_path(path: Sequence[str]) -> str:
     return "".join(f".{p}" for p in path)
+
+
+# --- the target ----------------------------------------------------------------------------------------------------
+
+
+def on_cluster(target: IntentValues, namespace: str, versions: ChosenVersions, facts: Facts) -> IntentValues:
+    """The target (what the flags say) on this cluster: in the VM's namespace, for the versions chosen, with
+    SpiderPool's namespace and the KubeVirt CR found there unless the flags name them, and without SpiderPool when
+    the cluster has none."""
+    spiderpool_namespace = target.spiderpool_namespace or metadata_of(facts.spiderpool_deployment).get("namespace")
+    kubevirt_namespace, kubevirt_name = target.kubevirt_namespace, None
+    cr = metadata_of(facts.kubevirt_cr)
+    if not kubevirt_namespace and cr.get("name"):
+        kubevirt_namespace, kubevirt_name = str(cr["namespace"]), str(cr["name"])
+    return replace(
+        target,
+        namespace=namespace,
+        kubevirt_version=versions.kubevirt.version,
+        spiderpool_version=versions.spiderpool.version,
+        spiderpool_namespace=spiderpool_namespace,
+        spiderpool_installed=target.spiderpool_installed and facts.spiderpool_installed,
+        kubevirt_namespace=kubevirt_namespace,
+        kubevirt_name=kubevirt_name,
+    )
+
+
+def without_server_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """``obj`` as a user would write it: no status, no server-owned metadata (for diffs and printed objects)."""
+    out = copy.deepcopy(dict(obj))
+    out.pop("status", None)
+    meta = dict(out.get("metadata") or {})
+    for key in SERVER_METADATA:
+        meta.pop(key, None)
+    out["metadata"] = meta
+    return out
 
 
 # --- managedFields -------------------------------------------------------------------------------------------------

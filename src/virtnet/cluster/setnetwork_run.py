@@ -19,9 +19,11 @@ from virtnet.cluster.apply_run import Event, Options, resolve, run
 from virtnet.cluster.client import Cluster
 from virtnet.cluster.facts import KUBEVIRT_GV, NAD_GV, SPIDERPOOL_GV, Facts
 from virtnet.cluster.read import read_facts
-from virtnet.cluster.setnetwork import Conflict, VmWrite, explain, secret_write, vm_write
+from virtnet.cluster.setnetwork import Conflict, VmWrite, explain, on_cluster, secret_write, vm_write
+from virtnet.cluster.versions import SET_NETWORK_WORDING, choose_versions
 from virtnet.errors import ConflictError, ForbiddenError, Location, NotFoundError, NotInstalledError
-from virtnet.render.setnetwork import CLOUD_INIT_SOURCES, Context, Edit
+from virtnet.formats.intentdoc import IntentValues
+from virtnet.render.setnetwork import CLOUD_INIT_SOURCES, Context, Edit, edit_vm
 
 
 @dataclass
@@ -105,6 +107,35 @@ def gather(cluster: Cluster, name: str, namespace: str, *, update_secret: bool) 
         update_secret=update_secret,
     )
     return Gathered(vm, ctx, facts, secrets, unread)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What was read, the edit, and where its versions came from."""
+
+    gathered: Gathered
+    edit: Edit
+    versions_from: str
+
+
+def prepare(
+    cluster: Cluster,
+    name: str,
+    namespace: str,
+    target: IntentValues,
+    *,
+    kubevirt: str | None = None,
+    spiderpool: str | None = None,
+    update_secret: bool = False,
+) -> Prepared:
+    """Read the VM and what the edit must know, choose the versions (the flags ``kubevirt``/``spiderpool``, else
+    the cluster's, else the newest supported) and edit the VM for ``target`` on this cluster. An error in the target
+    (the flags' fault) is an :class:`~virtnet.errors.InputError` about a field of its intent."""
+    gathered = gather(cluster, name, namespace, update_secret=update_secret)
+    versions = choose_versions(kubevirt, spiderpool, lambda: gathered.facts)
+    intent = on_cluster(target, namespace, versions, gathered.facts).intent()
+    edit = edit_vm(gathered.vm, intent, gathered.context)
+    return Prepared(gathered, edit, versions.sentence(SET_NETWORK_WORDING))
 
 
 @dataclass

@@ -38,14 +38,15 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, cast
 
-from virtnet.cluster.facts import KUBEVIRT_GV, NAD_GV, SPIDERPOOL_CONF, SPIDERPOOL_GV, SpiderpoolConf
+from virtnet.cluster.facts import KUBEVIRT_GV, NAD_GV, SPIDERPOOL_CONF, SPIDERPOOL_GV, SpiderpoolConf, why_unreadable
 from virtnet.cluster.read import SPIDERPOOL_NAMESPACES
-from virtnet.errors import ClusterError, ForbiddenError, InputError, NotFoundError, NotInstalledError
-from virtnet.lint.rules.ippool import pool_annotations
+from virtnet.errors import ForbiddenError, InputError, NotFoundError, NotInstalledError
+from virtnet.lint.spiderpool import pool_annotations
 from virtnet.model import annotations as keys
 from virtnet.model.capabilities import pod_interface_name
 from virtnet.model.ippool import PoolSpec
@@ -53,12 +54,14 @@ from virtnet.model.ipset import IPAddress
 from virtnet.model.manifest import as_list as _list
 from virtnet.model.manifest import as_map as _map
 from virtnet.model.manifest import metadata_of as _meta
+from virtnet.model.podannotations import NadRef, default_network_ref, parse_nad_ref
 from virtnet.model.versions import SPIDERPOOL
 
 if TYPE_CHECKING:  # the reads go through the one client; the decisions below need none
     from virtnet.cluster.client import Cluster
 
 Obj = dict[str, Any]
+T = TypeVar("T")
 
 NETWORK_STATUS = "k8s.v1.cni.cncf.io/network-status"  # Multus writes it on the pod (NAD client-go types.go)
 CREATED_BY = "kubevirt.io/created-by"  # virt-launcher pod label = VMI uid (KV template.go)
@@ -68,7 +71,7 @@ DRIFT = ("error", "warning")  # severities that make `virtnet status` exit 1
 _WILDCARD = set("*?[")
 
 
-def _ip(text: Any) -> IPAddress | None:
+def _ip(text: object) -> IPAddress | None:
     """An address from ``10.0.0.1`` or SpiderEndpoint's ``10.0.0.1/16``; None when it is not one."""
     if not isinstance(text, str) or not text:
         return None
@@ -78,8 +81,53 @@ def _ip(text: Any) -> IPAddress | None:
         return None
 
 
-def _mac(text: Any) -> str | None:
+def _mac(text: object) -> str | None:
     return text.strip().lower().replace("-", ":") if isinstance(text, str) and text.strip() else None
+
+
+# --- what the cluster reports, per interface ----------------------------------------------------------------------
+# The entries of the lists the chain is followed through, as upstream writes them. Typed for the keys; the values
+# come from the cluster (or any caller's dicts), so the readers below still check each value's type.
+
+
+class VmiInterface(TypedDict, total=False):
+    """VMI ``status.interfaces[]`` (KV@v1.9.0:staging/src/kubevirt.io/api/core/v1/types.go
+    VirtualMachineInstanceNetworkInterface; ``podInterfaceName`` from v1.4)."""
+
+    name: str  # the spec.networks[] / interfaces[] name
+    interfaceName: str  # inside the guest
+    podInterfaceName: str
+    ipAddress: str  # the first of ipAddresses
+    ipAddresses: list[str]
+    mac: str
+    infoSource: str  # comma-separated: domain, guest-agent, multus-status
+
+
+class EndpointIP(TypedDict, total=False):
+    """SpiderEndpoint ``status.current.ips[]`` (SP@v1.2.2:pkg/k8s/apis/spiderpool.spidernet.io/v2beta1/
+    spiderendpoint_types.go IPAllocationDetail; ``mac`` from v1.2.0)."""
+
+    interface: str  # the pod interface, or SpiderPool's index of an unnamed ippools entry until renamed
+    ipv4: str  # address/prefix
+    ipv6: str
+    ipv4Pool: str
+    ipv6Pool: str
+    vlan: int
+    ipv4Gateway: str
+    ipv6Gateway: str
+    cleanGateway: bool
+    mac: str
+
+
+class NetworkStatusEntry(TypedDict, total=False):
+    """One entry of the pod's ``k8s.v1.cni.cncf.io/network-status`` annotation, which Multus writes
+    (k8snetworkplumbingwg/network-attachment-definition-client pkg/apis/k8s.cni.cncf.io/v1/types.go NetworkStatus)."""
+
+    name: str  # namespace/name of the NAD (the cluster network's name for the default one)
+    interface: str
+    ips: list[str]
+    mac: str
+    default: bool
 
 
 # --- findings -----------------------------------------------------------------------------------------------------
@@ -134,32 +182,9 @@ def binding_of(interface: Mapping[str, Any]) -> str:
     return "none"
 
 
-def _nad_ref(text: str, default_namespace: str) -> tuple[str, str]:
-    """``ns/name`` or ``name`` (optionally ``@interface``) → (namespace, name), as KubeVirt and Multus split it."""
-    text = text.split("@", 1)[0].strip()
-    if "/" in text:
-        ns, _, name = text.partition("/")
-        return ns, name
-    return default_namespace, text
-
-
-def _default_network(annotations: Mapping[str, Any], namespace: str) -> tuple[str, str] | None:
-    value = annotations.get(keys.DEFAULT_NETWORK)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.startswith(("[", "{")):
-        try:
-            parsed = json.loads(text)
-        except (ValueError, RecursionError):
-            return None
-        first = _map(parsed[0] if isinstance(parsed, list) and parsed else parsed)
-        name = first.get("name")
-        if not isinstance(name, str) or not name:
-            return None
-        ns = first.get("namespace")
-        return (str(ns) if ns else namespace), name
-    return _nad_ref(text, namespace)
+def _nad_key(ref: NadRef, namespace: str) -> tuple[str, str]:
+    """(namespace, name) of a NAD reference; one that names no namespace is in the VM's ``namespace``."""
+    return (ref.namespace if ref.namespace is not None else namespace), ref.name
 
 
 def vm_template(vm: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
@@ -194,12 +219,13 @@ def plan_interfaces(vm: Mapping[str, Any]) -> list[NicPlan]:
             continue
         multus = net.get("multus")
         if "pod" in net:
-            ref = _default_network(annotations, namespace)
+            default = default_network_ref(annotations)
+            ref = _nad_key(default, namespace) if default is not None else None
             via = f"annotation {keys.DEFAULT_NETWORK}" if ref else None
             plans.append(NicPlan(name, binding, name, "pod", True, "eth0", 0, ref, via, mac))
         elif isinstance(multus, Mapping):
             network_name = str(multus.get("networkName") or "")
-            ref = _nad_ref(network_name, namespace) if network_name else None
+            ref = _nad_key(parse_nad_ref(network_name), namespace) if network_name else None
             via = "spec.networks[].multus.networkName"
             if multus.get("default") is True:
                 plans.append(NicPlan(name, binding, name, "multus", True, "eth0", 0, ref, via, mac))
@@ -358,14 +384,6 @@ class StatusInputs:
     unreadable: dict[str, str] = field(default_factory=dict)
 
 
-def _why(err: ClusterError) -> str:
-    if isinstance(err, ForbiddenError):
-        return f"forbidden (needs {err.needs})"
-    if isinstance(err, NotInstalledError):
-        return "not installed"
-    return err.message
-
-
 def gather(cluster: Cluster, name: str, namespace: str | None = None) -> StatusInputs:
     """Read the VM and what hangs off it: VMI, launcher pod(s), SpiderEndpoint, NADs, SMCs, pools, spiderpool-conf.
 
@@ -381,11 +399,11 @@ def gather(cluster: Cluster, name: str, namespace: str | None = None) -> StatusI
     inputs = StatusInputs(vm=vm)
     unreadable = inputs.unreadable
 
-    def attempt(what: str, read: Any) -> Any:
+    def attempt(what: str, read: Callable[[], T]) -> T | None:
         try:
             return read()
         except (ForbiddenError, NotInstalledError) as err:
-            unreadable[what] = _why(err)
+            unreadable[what] = why_unreadable(err)
             return None
 
     inputs.vmi = attempt("VirtualMachineInstance", lambda: cluster.get(KUBEVIRT_GV, "VirtualMachineInstance", name, ns))
@@ -404,7 +422,7 @@ def gather(cluster: Cluster, name: str, namespace: str | None = None) -> StatusI
         for key in nad_keys:
             found = attempt(
                 f"NetworkAttachmentDefinition {key[0]}/{key[1]}",
-                lambda key=key: cluster.get(NAD_GV, "NetworkAttachmentDefinition", key[1], key[0]),
+                partial(cluster.get, NAD_GV, "NetworkAttachmentDefinition", key[1], key[0]),
             )
             if f"NetworkAttachmentDefinition {key[0]}/{key[1]}" not in unreadable:
                 inputs.nads[key] = found
@@ -412,11 +430,10 @@ def gather(cluster: Cluster, name: str, namespace: str | None = None) -> StatusI
         inputs.nads = dict.fromkeys(nad_keys)
     if inputs.spiderpool_installed:
         for smc_ns in sorted({k[0] for k in nad_keys}):
-            got = attempt(
-                f"SpiderMultusConfigs in {smc_ns}",
-                lambda smc_ns=smc_ns: cluster.list(SPIDERPOOL_GV, "SpiderMultusConfig", smc_ns),
+            smcs = attempt(
+                f"SpiderMultusConfigs in {smc_ns}", partial(cluster.list, SPIDERPOOL_GV, "SpiderMultusConfig", smc_ns)
             )
-            inputs.multus_configs.extend(got or [])
+            inputs.multus_configs.extend(smcs or [])
         _, annotations = vm_template(vm)
         wanted: set[str] = set()
         for plan in plans:
@@ -429,17 +446,15 @@ def gather(cluster: Cluster, name: str, namespace: str | None = None) -> StatusI
                 inputs.pools[str(_meta(pool).get("name"))] = pool
         else:
             for pool_name in sorted(wanted):
-                got = attempt(
-                    f"SpiderIPPool {pool_name}",
-                    lambda pool_name=pool_name: cluster.get(SPIDERPOOL_GV, "SpiderIPPool", pool_name),
-                )
-                if got is not None:
-                    inputs.pools[pool_name] = got
+                read = partial(cluster.get, SPIDERPOOL_GV, "SpiderIPPool", pool_name)
+                found_pool = attempt(f"SpiderIPPool {pool_name}", read)
+                if found_pool is not None:
+                    inputs.pools[pool_name] = found_pool
         for conf_ns in SPIDERPOOL_NAMESPACES:
             try:
                 conf = cluster.get("v1", "ConfigMap", SPIDERPOOL_CONF, conf_ns)
             except ForbiddenError as err:
-                unreadable[SPIDERPOOL_CONF] = _why(err)
+                unreadable[SPIDERPOOL_CONF] = why_unreadable(err)
                 continue
             if conf is not None:
                 inputs.conf = SpiderpoolConf.parse(conf)
@@ -533,7 +548,7 @@ def launcher_pod(pods: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     return max(running, key=lambda p: str(_meta(p).get("creationTimestamp") or ""))
 
 
-def network_status(pod: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+def network_status(pod: Mapping[str, Any] | None) -> list[NetworkStatusEntry]:
     """The entries of the pod's ``k8s.v1.cni.cncf.io/network-status`` annotation (Multus), [] when unreadable."""
     text = _map(_meta(pod).get("annotations")).get(NETWORK_STATUS)
     if not isinstance(text, str):
@@ -542,7 +557,7 @@ def network_status(pod: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
         value = json.loads(text)
     except (ValueError, RecursionError):
         return []
-    return [e for e in _list(value) if isinstance(e, Mapping)]
+    return cast("list[NetworkStatusEntry]", [e for e in _list(value) if isinstance(e, Mapping)])
 
 
 def _pool_specs(names: Iterable[str], pools: Mapping[str, Obj]) -> list[PoolSpec]:
@@ -555,9 +570,9 @@ def _pool_specs(names: Iterable[str], pools: Mapping[str, Obj]) -> list[PoolSpec
     return specs
 
 
-def _endpoint_json(entry: Mapping[str, Any]) -> dict[str, Any]:
+def _endpoint_json(entry: EndpointIP) -> dict[str, Any]:
     keep = ("interface", "ipv4", "ipv4Pool", "ipv6", "ipv6Pool", "vlan", "ipv4Gateway", "ipv6Gateway", "mac")
-    return {k: entry[k] for k in keep if k in entry}
+    return {k: entry.get(k) for k in keep if k in entry}
 
 
 def _delete_advice(ns: str, name: str, pools: str, held_pool: str) -> str:
@@ -577,10 +592,10 @@ class _Context:
     ns: str
     name: str
     annotations: Mapping[str, Any]
-    vmi_ifaces: dict[str, Mapping[str, Any]]
-    endpoint_entries: list[Mapping[str, Any]]
+    vmi_ifaces: dict[str, VmiInterface]  # by name
+    endpoint_entries: list[EndpointIP]
     pod: Mapping[str, Any] | None
-    net_status: list[Mapping[str, Any]]
+    net_status: list[NetworkStatusEntry]
 
     @property
     def vmi_exists(self) -> bool:
@@ -599,11 +614,13 @@ def build_status(inputs: StatusInputs) -> StatusReport:
         name=str(meta.get("name")),
         annotations=vm_template(vm)[1],
         vmi_ifaces={
-            str(i.get("name")): i
+            str(i.get("name")): cast(VmiInterface, i)
             for i in _list(_map(_map(inputs.vmi).get("status")).get("interfaces"))
             if isinstance(i, Mapping)
         },
-        endpoint_entries=[e for e in _list(endpoint_current.get("ips")) if isinstance(e, Mapping)],
+        endpoint_entries=cast(
+            "list[EndpointIP]", [e for e in _list(endpoint_current.get("ips")) if isinstance(e, Mapping)]
+        ),
         pod=pod,
         net_status=network_status(pod),
     )
@@ -849,7 +866,7 @@ def _endpoint_link(plan: NicPlan, ctx: _Context, status: InterfaceStatus, expect
     names = [n for n in (status.pod_interface, plan.pod_interface) if n]
     if plan.index is not None:
         names.append(str(plan.index))
-    entries: list[Mapping[str, Any]] = []
+    entries: list[EndpointIP] = []
     for candidate in names:
         entries = [e for e in ctx.endpoint_entries if e.get("interface") == candidate]
         if entries:
@@ -899,7 +916,7 @@ def _vmi_link(
     status: InterfaceStatus,
     expected: _Expected,
     held: dict[int, IPAddress],
-    vmi_iface: Mapping[str, Any] | None,
+    vmi_iface: VmiInterface | None,
 ) -> None:
     if vmi_iface is None:
         return

@@ -27,10 +27,10 @@ import ipaddress
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from virtnet.cluster.facts import KUBEVIRT_GV, SPIDERPOOL_GV
-from virtnet.errors import ClusterError, ForbiddenError, InputError, NotFoundError, NotInstalledError
+from virtnet.cluster.facts import KUBEVIRT_GV, SPIDERPOOL_GV, why_unreadable
+from virtnet.errors import ForbiddenError, InputError, NotFoundError, NotInstalledError
 from virtnet.model.ippool import PoolSpec, parse_ip_entries
 from virtnet.model.ipset import Family, IPSet, family_of
 from virtnet.model.manifest import as_list as _list
@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # the reads go through the one client; the arithmetic below n
     from virtnet.cluster.client import Cluster
 
 Obj = dict[str, Any]
+Keyed = dict[tuple[str, str], Obj]  # objects of one kind by (namespace, name)
 LAUNCHER_SELECTOR = "kubevirt.io=virt-launcher"  # KV@v1.9.0:pkg/virt-controller/services/template.go (AppLabel)
 VMI_OWNER = "VirtualMachineInstance"
 KEPT_NOTE = "SpiderPool keeps a stopped VM's IP while the VM exists (deleting the VM releases it)"
@@ -68,14 +69,6 @@ class UsageInputs:
     pods: list[Obj] | None = field(default_factory=list)
     namespaces: frozenset[str] | None = None  # holders shown: these namespaces only (None: every namespace)
     unreadable: dict[str, str] = field(default_factory=dict)
-
-
-def _why(err: ClusterError) -> str:
-    if isinstance(err, ForbiddenError):
-        return f"forbidden (needs {err.needs})"
-    if isinstance(err, NotInstalledError):
-        return "not installed"
-    return err.message
 
 
 def gather(
@@ -106,7 +99,7 @@ def gather(
                 return cluster.list(api_version, kind, ns, all_namespaces=ns is None, label_selector=selector)
             return cluster.list(api_version, kind)
         except (ForbiddenError, NotInstalledError) as err:
-            inputs.unreadable[what] = _why(err)
+            inputs.unreadable[what] = why_unreadable(err)
             return None
 
     inputs.reserved_ips = listing("SpiderReservedIPs", SPIDERPOOL_GV, "SpiderReservedIP", namespaced=False)
@@ -121,13 +114,23 @@ def gather(
 # --- parsing -------------------------------------------------------------------------------------------------------
 
 
-def allocations(pool: Mapping[str, Any]) -> tuple[dict[str, Mapping[str, Any]], str | None]:
+class Allocation(TypedDict, total=False):
+    """One record of ``SpiderIPPool.status.allocatedIPs`` (SP@v1.2.2:pkg/k8s/apis/spiderpool.spidernet.io/v2beta1/
+    spiderippool_types.go PoolIPAllocation). Typed for the keys; the values are read with a type check."""
+
+    pod: str  # <ns>/<name> (older records: the name, with ``namespace`` beside it)
+    podUid: str
+    interface: str  # only SpiderPool v0.8.0/v0.8.1 records it
+    namespace: str  # older records only
+
+
+def allocations(pool: Mapping[str, Any]) -> tuple[dict[str, Allocation], str | None]:
     """(``status.allocatedIPs`` as a dict, problem). The field is a JSON string in every v2beta1 release; a dict is
     accepted too (what a client that decoded it would hand over)."""
     raw = _map(pool.get("status")).get("allocatedIPs")
     if raw is None or raw == "":
         return {}, None
-    value: Any = raw
+    value: object = raw
     if isinstance(raw, str):
         try:
             value = json.loads(raw)
@@ -135,7 +138,7 @@ def allocations(pool: Mapping[str, Any]) -> tuple[dict[str, Mapping[str, Any]], 
             return {}, "status.allocatedIPs is not valid JSON"
     if not isinstance(value, Mapping):
         return {}, "status.allocatedIPs is not a JSON object of ip → allocation"
-    return {str(k): _map(v) for k, v in value.items()}, None
+    return {str(k): cast(Allocation, _map(v)) for k, v in value.items()}, None
 
 
 def reserved_set(objects: Iterable[Mapping[str, Any]], family: Family) -> tuple[IPSet, list[str]]:
@@ -265,17 +268,17 @@ class UsageReport:
 class _Index:
     """Each kind indexed once: the holder of every allocation is then a few dict lookups."""
 
-    vms: dict[tuple[str, str], Mapping[str, Any]] | None
-    vmis: dict[tuple[str, str], Mapping[str, Any]] | None
-    pods: dict[tuple[str, str], Mapping[str, Any]] | None
-    endpoints_by_ip: dict[tuple[str, str], Mapping[str, Any]]
+    vms: Keyed | None
+    vmis: Keyed | None
+    pods: Keyed | None
+    endpoints_by_ip: Keyed  # by (namespace, address)
 
     @classmethod
     def build(cls, inputs: UsageInputs) -> _Index:
-        def by_key(items: list[Obj] | None) -> dict[tuple[str, str], Mapping[str, Any]] | None:
+        def by_key(items: list[Obj] | None) -> Keyed | None:
             return None if items is None else {_key(o): o for o in items}
 
-        endpoints: dict[tuple[str, str], Mapping[str, Any]] = {}
+        endpoints: Keyed = {}
         for ep in inputs.endpoints or []:
             ns = _key(ep)[0]
             current = _map(_map(ep.get("status")).get("current"))
@@ -294,7 +297,7 @@ def _owner(obj: Mapping[str, Any] | None, kind: str) -> str | None:
     return None
 
 
-def _holder(ip: str, record: Mapping[str, Any], index: _Index) -> Holder:
+def _holder(ip: str, record: Allocation, index: _Index) -> Holder:
     key = str(record.get("pod") or "")
     ns, sep, name = key.partition("/")
     if not sep:  # an old record shape with namespace and pod side by side

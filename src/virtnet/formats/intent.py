@@ -7,16 +7,18 @@ flag and a field can never disagree. The schema is published as ``docs/intent.sc
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypedDict
 
 import jsonschema
 
-from virtnet.errors import InputError, Location, UnsupportedVersionError
+from virtnet.errors import InputError, Location
 from virtnet.formats.yamlio import Document, format_path, load_documents
 from virtnet.model.capabilities import Binding
 from virtnet.model.identity import label_key_problem, label_value_problem
 from virtnet.model.intent import (
+    DEFAULT_IMAGE,
+    DEFAULT_NAMESPACE,
     CloudInitIntent,
     Cpu,
     Disk,
@@ -27,8 +29,8 @@ from virtnet.model.intent import (
     PoolNaming,
     VmIntent,
 )
-from virtnet.model.modes import Cni, default_cni, parse_cni, parse_mode
-from virtnet.model.versions import TargetVersions
+from virtnet.model.modes import Cni, Mode, default_cni, parse_cni, parse_mode
+from virtnet.model.versions import KUBEVIRT, SPIDERPOOL, Product, TargetVersions, parse_target_versions
 
 API_VERSION = "virtnet.io/v1alpha1"
 KIND = "VMNetwork"
@@ -52,6 +54,13 @@ _PATTERN_HINTS = {
     r"^[a-z_][a-z0-9_-]*$": "is not a valid Linux user name",
 }
 
+_PASST_FLAVOURS = {
+    "auto": None,  # the flavour virtnet picks for the KubeVirt version
+    "core": Binding.PASST_CORE,
+    "plugin": Binding.PASST_PLUGIN,
+    "passtBinding": Binding.PASST_BINDING,
+}
+
 POOL_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "A SpiderIPPool: with 'subnet' one is created, with only 'name' an existing pool is used.",
@@ -66,7 +75,7 @@ POOL_SCHEMA: dict[str, Any] = {
             "description": "Addresses 'a' or ranges 'a-b' to hand out.",
         },
         "excludeIPs": {"type": "array", "items": _IP_ENTRY},
-        "ipVersion": {"enum": [4, 6], "description": "Family of an existing pool (default 4)."},
+        "ipVersion": {"enum": [4, 6], "description": f"Family of an existing pool (default {PoolIntent.ip_version})."},
     },
 }
 
@@ -120,14 +129,14 @@ INTENT_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "required": ["mode"],
             "properties": {
-                "mode": {"enum": ["masquerade", "passt", "bridge"]},
+                "mode": {"enum": [m.value for m in Mode]},
                 "cni": {"enum": [c.value for c in Cni]},
                 "versions": {
                     "type": "object",
                     "additionalProperties": False,
                     "properties": {
-                        "kubevirt": {"type": "string", "description": "v1.0 to v1.9, any patch release."},
-                        "spiderpool": {"type": "string", "description": "v0.8 to v1.2, any patch release."},
+                        "kubevirt": {"type": "string", "description": f"{KUBEVIRT.known}, any patch release."},
+                        "spiderpool": {"type": "string", "description": f"{SPIDERPOOL.known}, any patch release."},
                     },
                 },
                 "nics": {"type": "array", "items": NIC_SCHEMA},
@@ -210,7 +219,7 @@ INTENT_SCHEMA: dict[str, Any] = {
                     "additionalProperties": False,
                     "properties": {
                         "passt": {
-                            "enum": ["auto", "core", "plugin", "passtBinding"],
+                            "enum": list(_PASST_FLAVOURS),
                             "description": "Which passt binding to render; auto picks by KubeVirt version.",
                         },
                         "ippoolInterfaces": {"enum": [p.value for p in PoolNaming]},
@@ -220,13 +229,6 @@ INTENT_SCHEMA: dict[str, Any] = {
             },
         },
     },
-}
-
-_PASST_FLAVOURS = {
-    "auto": None,
-    "core": Binding.PASST_CORE,
-    "plugin": Binding.PASST_PLUGIN,
-    "passtBinding": Binding.PASST_BINDING,
 }
 
 _VALIDATOR = jsonschema.Draft202012Validator(INTENT_SCHEMA)
@@ -267,6 +269,38 @@ def validate_document(doc: Document) -> None:
         raise InputError(_describe(err), doc.location(path))
 
 
+# --- the validated document ------------------------------------------------------------------------------------
+# The conversion reads a document that passed INTENT_SCHEMA, the one description of its shape. A NIC entry is also
+# built from ``virtnet new vm --nic`` flags, so its shape is a type too (total=False: a field may be left out).
+
+
+class PoolDocument(TypedDict, total=False):
+    """One entry of ``spec.nics[].pools``: a new SpiderIPPool (``subnet``) or an existing one (``name`` only)."""
+
+    name: str
+    subnet: str
+    gateway: str
+    ips: list[str]
+    excludeIPs: list[str]
+    ipVersion: int
+
+
+class NicDocument(TypedDict, total=False):
+    """One entry of ``spec.nics``."""
+
+    name: str
+    master: str
+    bridge: str
+    vlan: int
+    network: str
+    multusConfig: str
+    mac: str
+    pools: list[PoolDocument]
+
+
+_At = Callable[..., Location]  # a path in the document → its location, for errors
+
+
 def intent_from_document(doc: Document, password: str | None = None) -> Intent:
     """Validate and convert one intent document. Semantic errors name the field and its line."""
     if not isinstance(doc.data, dict):
@@ -279,84 +313,85 @@ def intent_from_document(doc: Document, password: str | None = None) -> Intent:
         return doc.location(path)
 
     mode = parse_mode(spec["mode"], at("spec", "mode"))
-    cni = parse_cni(spec["cni"], mode, at("spec", "cni")) if "cni" in spec else default_cni(mode)
-    versions_in = spec.get("versions", {})
-    try:
-        versions = TargetVersions.parse(versions_in.get("kubevirt"), None)
-    except UnsupportedVersionError as err:
-        raise InputError(str(err), at("spec", "versions", "kubevirt")) from None
-    try:
-        versions = TargetVersions(
-            versions.kubevirt, TargetVersions.parse(None, versions_in.get("spiderpool")).spiderpool
-        )
-    except UnsupportedVersionError as err:
-        raise InputError(str(err), at("spec", "versions", "spiderpool")) from None
+    kubevirt = spec.get("kubevirt", {})
+    spiderpool = spec.get("spiderpool", {})
+    options = spec.get("options", {})
+    # the checks run in the order of the arguments: mode, CNI, versions, then the VM
+    return Intent(
+        name=data["metadata"]["name"],
+        namespace=data["metadata"].get("namespace", DEFAULT_NAMESPACE),
+        mode=mode,
+        cni=parse_cni(spec["cni"], mode, at("spec", "cni")) if "cni" in spec else default_cni(mode),
+        versions=_versions(spec.get("versions", {}), at),
+        nics=tuple(_nic(n) for n in spec.get("nics", [])),
+        vm=_vm(spec.get("vm", {}), at),
+        cloud_init=_cloud_init(spec.get("cloudInit", {}), password),
+        kubevirt_namespace=kubevirt.get("namespace", Intent.kubevirt_namespace),
+        kubevirt_name=kubevirt.get("name", Intent.kubevirt_name),
+        spiderpool_namespace=spiderpool.get("namespace", Intent.spiderpool_namespace),
+        spiderpool_installed=spiderpool.get("installed", Intent.spiderpool_installed),
+        passt=_PASST_FLAVOURS[options.get("passt", "auto")],
+        pool_naming=PoolNaming(options.get("ippoolInterfaces", Intent.pool_naming.value)),
+        coordinator=options.get("coordinator", Intent.coordinator),
+    )
 
-    nics = tuple(_nic(n) for n in spec.get("nics", []))
-    vm_in = spec.get("vm", {})
-    disk_in = vm_in.get("disk", {})
-    cpu_in = vm_in.get("cpu", {})
-    defaults = VmIntent()
-    disk_kind = _disk_kind(disk_in, at)
-    image = _image(vm_in.get("image", defaults.image), disk_kind, at("spec", "vm", "image"))
-    node_selector = vm_in.get("nodeSelector", {})
+
+_VERSION_FIELDS = {Product.KUBEVIRT: "kubevirt", Product.SPIDERPOOL: "spiderpool"}
+
+
+def _versions(versions: Mapping[str, str], at: _At) -> TargetVersions:
+    return parse_target_versions(
+        versions.get("kubevirt"),
+        versions.get("spiderpool"),
+        lambda product: at("spec", "versions", _VERSION_FIELDS[product]),
+    )
+
+
+def _vm(vm: Mapping[str, Any], at: _At) -> VmIntent:
+    disk = vm.get("disk", {})
+    cpu = vm.get("cpu", {})
+    disk_kind = _disk_kind(disk, at)
+    image = _image(vm.get("image", VmIntent.image), disk_kind, at("spec", "vm", "image"))
+    node_selector = vm.get("nodeSelector", {})
     for key, value in node_selector.items():
         problem = label_key_problem(key) or label_value_problem(value)
         if problem:
             raise InputError(problem, at("spec", "vm", "nodeSelector", key))
-    vm = VmIntent(
+    return VmIntent(
         image=image,
         disk=Disk(
-            size=disk_in.get("size", Disk.size),
-            storage_class=disk_in.get("storageClass"),
-            access_mode=disk_in.get("accessMode", Disk.access_mode),
+            size=disk.get("size", Disk.size),
+            storage_class=disk.get("storageClass"),
+            access_mode=disk.get("accessMode", Disk.access_mode),
             kind=disk_kind,
         ),
         cpu=Cpu(
-            cores=cpu_in.get("cores", 1),
-            sockets=cpu_in.get("sockets", 1),
-            threads=cpu_in.get("threads", 1),
-            model=cpu_in.get("model"),
+            cores=cpu.get("cores", Cpu.cores),
+            sockets=cpu.get("sockets", Cpu.sockets),
+            threads=cpu.get("threads", Cpu.threads),
+            model=cpu.get("model"),
         ),
-        memory=vm_in.get("memory", defaults.memory),
-        run_strategy=vm_in.get("runStrategy", defaults.run_strategy),
-        eviction_strategy=vm_in.get("evictionStrategy"),
-        machine_type=vm_in.get("machineType", defaults.machine_type),
-        architecture=vm_in.get("architecture"),
+        memory=vm.get("memory", VmIntent.memory),
+        run_strategy=vm.get("runStrategy", VmIntent.run_strategy),
+        eviction_strategy=vm.get("evictionStrategy"),
+        machine_type=vm.get("machineType", VmIntent.machine_type),
+        architecture=vm.get("architecture"),
         node_selector=tuple(node_selector.items()),
     )
-    ci_in = spec.get("cloudInit", {})
-    cloud_init = CloudInitIntent(
-        ssh_authorized_keys=tuple(k.strip() for k in ci_in.get("sshAuthorizedKeys", [])),
-        user=ci_in.get("user"),
+
+
+def _cloud_init(cloud_init: Mapping[str, Any], password: str | None) -> CloudInitIntent:
+    return CloudInitIntent(
+        ssh_authorized_keys=tuple(k.strip() for k in cloud_init.get("sshAuthorizedKeys", [])),
+        user=cloud_init.get("user"),
         password=password,
-    )
-    kv_in = spec.get("kubevirt", {})
-    sp_in = spec.get("spiderpool", {})
-    opts = spec.get("options", {})
-    return Intent(
-        name=data["metadata"]["name"],
-        namespace=data["metadata"].get("namespace", "default"),
-        mode=mode,
-        cni=cni,
-        versions=versions,
-        nics=nics,
-        vm=vm,
-        cloud_init=cloud_init,
-        kubevirt_namespace=kv_in.get("namespace", "kubevirt"),
-        kubevirt_name=kv_in.get("name", "kubevirt"),
-        spiderpool_namespace=sp_in.get("namespace", "kube-system"),
-        spiderpool_installed=sp_in.get("installed", True),
-        passt=_PASST_FLAVOURS[opts.get("passt", "auto")],
-        pool_naming=PoolNaming(opts.get("ippoolInterfaces", "named")),
-        coordinator=opts.get("coordinator", True),
     )
 
 
 _DATA_VOLUME_FIELDS = ("size", "storageClass", "accessMode")
 
 
-def _disk_kind(disk: Mapping[str, Any], at: Any) -> DiskKind:
+def _disk_kind(disk: Mapping[str, Any], at: _At) -> DiskKind:
     """``type``, else dataVolume (what intent files without a type have always rendered: a persistent disk).
     ``virtnet new vm`` writes the type it chose, containerDisk unless a DataVolume flag is given."""
     given = [f for f in _DATA_VOLUME_FIELDS if f in disk]
@@ -380,32 +415,33 @@ def _image(image: str, kind: DiskKind, location: Location) -> str:
     if scheme != "docker" or not rest:
         raise InputError(
             f"'{image}' is not a container image; a containerDisk runs an image such as "
-            "quay.io/containerdisks/fedora:latest (use type: dataVolume for other sources)",
+            f"{DEFAULT_IMAGE} (use type: dataVolume for other sources)",
             location,
         )
     return rest
 
 
-def _nic(data: Mapping[str, Any]) -> NicIntent:
+def _nic(nic: NicDocument) -> NicIntent:
     return NicIntent(
-        name=data.get("name"),
-        master=data.get("master"),
-        bridge=data.get("bridge"),
-        vlan=data.get("vlan"),
-        network=data.get("network"),
-        multus_config=data.get("multusConfig"),
-        mac=data.get("mac"),
-        pools=tuple(
-            PoolIntent(
-                name=p.get("name"),
-                subnet=p.get("subnet"),
-                gateway=p.get("gateway"),
-                ips=tuple(p.get("ips", [])),
-                exclude_ips=tuple(p.get("excludeIPs", [])),
-                ip_version=p.get("ipVersion", 4),
-            )
-            for p in data.get("pools", [])
-        ),
+        name=nic.get("name"),
+        master=nic.get("master"),
+        bridge=nic.get("bridge"),
+        vlan=nic.get("vlan"),
+        network=nic.get("network"),
+        multus_config=nic.get("multusConfig"),
+        mac=nic.get("mac"),
+        pools=tuple(_pool(p) for p in nic.get("pools", [])),
+    )
+
+
+def _pool(pool: PoolDocument) -> PoolIntent:
+    return PoolIntent(
+        name=pool.get("name"),
+        subnet=pool.get("subnet"),
+        gateway=pool.get("gateway"),
+        ips=tuple(pool.get("ips", [])),
+        exclude_ips=tuple(pool.get("excludeIPs", [])),
+        ip_version=pool.get("ipVersion", PoolIntent.ip_version),
     )
 
 

@@ -3,19 +3,21 @@
 Indexes: objects by (kind, namespace, name); NetworkAttachmentDefinitions by ``ns/name`` — both real NADs and the
 NADs SpiderPool will generate from SpiderMultusConfigs (named by annotation ``multus.spidernet.io/cr-name`` or the
 SMC name, in the SMC's namespace); SpiderIPPools by name; the KubeVirt CR and the ``spiderpool-conf`` ConfigMap.
+
+Everything else a rule derives from the input is kept in the context's memos (:meth:`LintContext.memo`,
+:meth:`LintContext.object_memo`, :func:`per_context`), never in module state, so it goes with the context.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, update_wrapper
 from typing import Any, TypeVar
 
 from virtnet.errors import InputError, UnsupportedVersionError
-from virtnet.lint.model import LintObject, Path
+from virtnet.lint.objects import LintObject, Path
 from virtnet.lint.schema import Catalog
 from virtnet.model import annotations as keys
 from virtnet.model.ippool import PoolSpec
@@ -200,8 +202,9 @@ class LintContext:
     pools: dict[str, LintObject] = field(default_factory=dict)
     kubevirt_cr: LintObject | None = None
     spiderpool_conf: LintObject | None = None
-    # Memos, the one caching mechanism of rules (no module-level caches): ``_memo`` lives as long as the context,
-    # ``_object_memo`` only while the engine checks one object (it clears it before the next).
+    # Memos, the one caching mechanism of rules (no module-level caches): ``_memo`` lives as long as the context
+    # (``memo``, ``@per_context``), ``_object_memo`` only while the engine checks one object (it clears it before
+    # the next). Values are of the type the caller's key stands for (typed at ``memo``).
     _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
     _object_memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
     _workload_of: LintObject | None = field(default=None, repr=False, compare=False)
@@ -325,38 +328,12 @@ class LintContext:
     def workloads(self) -> list[Workload]:
         return [w for obj in self.objects if (w := workload(obj)) is not None]
 
-    @cached_property
-    def pool_users(self) -> dict[str, list[Workload]]:
-        """Which workloads take a fixed IP from which pool (through their ippool(s) annotations)."""
-        users: dict[str, list[Workload]] = defaultdict(list)
-        read: dict[tuple[Any, Any], set[str]] = {}  # VMs on the same networks carry the same annotation text
-        for w in self.workloads:
-            texts = (w.annotations.get(IPPOOLS_ANNOTATION), w.annotations.get(IPPOOL_ANNOTATION))
-            key = texts if all(t is None or isinstance(t, str) for t in texts) else None
-            pools = read.get(key) if key is not None else None
-            if pools is None:
-                pools = pools_in_annotations(w.annotations)
-                if key is not None:
-                    read[key] = pools
-            for pool in pools:
-                users[pool].append(w)
-        return dict(users)
 
+def per_context(build: Callable[[LintContext], _T]) -> Callable[[LintContext], _T]:
+    """``build(ctx)`` computed once per :class:`LintContext`: a whole-input index a rule needs (kept in the context's
+    memo, so it goes with the context). ``@per_context`` on a function of the context; ``__wrapped__`` is ``build``."""
 
-def pools_in_annotations(annotations: Mapping[str, Any]) -> set[str]:
-    """Pool names named by ``ipam.spidernet.io/ippool(s)``; malformed annotations give nothing."""
-    names: set[str] = set()
-    for key in (IPPOOLS_ANNOTATION, IPPOOL_ANNOTATION):
-        text = annotations.get(key)
-        if not isinstance(text, str):
-            continue
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError):
-            continue
-        entries = value if isinstance(value, list) else [value]
-        for entry in entries:
-            if isinstance(entry, Mapping):
-                for family in ("ipv4", "ipv6"):
-                    names.update(str(p) for p in as_list(entry.get(family)))
-    return names
+    def get(ctx: LintContext) -> _T:
+        return ctx.memo(build, lambda: build(ctx))
+
+    return update_wrapper(get, build)

@@ -1,18 +1,21 @@
-"""Value types of the lint engine."""
+"""Value types of the lint engine: what a rule reports, the rule itself, findings and the result.
+
+The input's objects (:class:`LintObject`, :class:`ObjectRef`, :data:`Path`) are defined in
+:mod:`virtnet.lint.objects`, below :mod:`virtnet.lint.context`, and re-exported here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from virtnet.formats.yamlio import Document, format_path
-
-if TYPE_CHECKING:
-    from virtnet.lint.context import LintContext
-
-Path = tuple[str | int, ...]
+from virtnet.formats.yamlio import format_path
+from virtnet.lint.context import LintContext
+from virtnet.lint.objects import LintObject as LintObject
+from virtnet.lint.objects import ObjectRef as ObjectRef
+from virtnet.lint.objects import Path as Path
 
 
 class Severity(Enum):
@@ -26,46 +29,6 @@ class Severity(Enum):
 
 
 @dataclass(frozen=True)
-class ObjectRef:
-    api_version: str
-    kind: str
-    namespace: str | None
-    name: str
-
-    def to_dict(self) -> dict[str, str | None]:
-        return {"apiVersion": self.api_version, "kind": self.kind, "namespace": self.namespace, "name": self.name}
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
-
-
-@dataclass(frozen=True)
-class LintObject:
-    """One Kubernetes object from the input, with where it came from (``document`` is None for a live object read
-    from a cluster: it has no file and no positions)."""
-
-    data: Mapping[str, Any]
-    document: Document | None
-    base: Path  # path of this object inside its document (``('items', 3)`` for a List item)
-    ref: ObjectRef
-
-    @property
-    def kind(self) -> str:
-        return self.ref.kind
-
-    @property
-    def annotations(self) -> Mapping[str, Any]:
-        meta = self.data.get("metadata")
-        annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
-        return annotations if isinstance(annotations, Mapping) else {}
-
-    def position(self, path: Path) -> tuple[int, int] | None:
-        if self.document is None:
-            return None
-        return self.document.position((*self.base, *path))
-
-
-@dataclass(frozen=True)
 class Violation:
     """What a rule reports: a message, the field it is about, and optional overrides."""
 
@@ -75,7 +38,7 @@ class Violation:
     fix: str | None = None
 
 
-Check = Callable[["LintObject", "LintContext"], Iterable[Violation]]
+Check = Callable[[LintObject, LintContext], Iterable[Violation]]
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,13 @@ from typing import Any
 from virtnet import __version__
 from virtnet.formats.yamlio import format_path
 from virtnet.lint.model import Finding, LintResult, Rule, Severity
+from virtnet.model.text import plural
 
 _COLOURS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.INFO: "\x1b[36m"}
 _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 DOCS_URI = "https://github.com/virtnet/virtnet/blob/main/docs/rules.md"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def text(result: LintResult, *, colour: bool = False) -> str:
@@ -46,14 +43,14 @@ def text(result: LintResult, *, colour: bool = False) -> str:
             out.append(paint(_DIM, f"{'':>11}fix: {f.fix}"))
         out.append("")
     s = result.summary()
-    counts = ", ".join([_plural(s["errors"], "error"), _plural(s["warnings"], "warning"), _plural(s["infos"], "info")])
+    counts = ", ".join([plural(s["errors"], "error"), plural(s["warnings"], "warning"), plural(s["infos"], "info")])
     if result.cluster is not None:
         namespace = result.cluster.get("namespace")
         scope = f"namespace {namespace}" if namespace else "all namespaces"
         source = f"the cluster at {result.cluster.get('server')} ({scope})"
     else:
-        source = _plural(result.files, "file")
-    tail = f"{counts} in {_plural(result.objects, 'object')} from {source}"
+        source = plural(result.files, "file")
+    tail = f"{counts} in {plural(result.objects, 'object')} from {source}"
     if result.suppressed:
         tail += f" ({result.suppressed} suppressed)"
     out.append(tail)
@@ -77,7 +74,7 @@ def text(result: LintResult, *, colour: bool = False) -> str:
 
 def schema_line(schema: Mapping[str, Any]) -> str:
     """``schema: 12 objects validated against …; no schema (skipped): ConfigMap 1, Secret 3``."""
-    line = f"schema: {_plural(schema.get('validated', 0), 'object')} validated against {schema.get('from')}"
+    line = f"schema: {plural(schema.get('validated', 0), 'object')} validated against {schema.get('from')}"
     skipped = schema.get("skipped") or {}
     if skipped:
         line += "; no schema (skipped): " + ", ".join(f"{kind} {n}" for kind, n in skipped.items())

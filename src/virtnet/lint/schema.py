@@ -45,8 +45,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from typing import Any
+from typing import Any, Protocol
 
+from virtnet.formats.yamlio import format_path
+from virtnet.lint.objects import LintObject, Path
 from virtnet.model.versions import TargetVersions
 from virtnet.schemas import KindSchema, SchemaSet, choose, load, shipped
 
@@ -56,7 +58,6 @@ try:  # a compiled validator for the fast path; the precise walk alone is correc
 except ImportError:  # pragma: no cover - exercised only where no wheel exists
     _jsonschema_rs = None
 
-Path = tuple[str | int, ...]
 Schema = Mapping[str, Any]
 
 INT32 = (-(2**31), 2**31 - 1)
@@ -65,10 +66,12 @@ MAX_JSON_INTEGER = 2**53  # go-openapi swag.IsFloat64AJSONInteger: larger floats
 META_FIELDS = ("apiVersion", "kind", "metadata")
 
 # What kube-apiserver decodes ``metadata`` into (k8s.io/apimachinery@v0.35.4 pkg/apis/meta/v1/types.go ObjectMeta,
-# OwnerReference, ManagedFieldsEntry; sigs.k8s.io/json strict decoding is case-sensitive): field -> Go type. A
-# mapping is a nested struct, a 1-tuple a list of that struct. Both request paths refuse a value of another JSON type
-# ("json: cannot unmarshal number into Go struct field ObjectMeta.labels of type string"); null is always accepted.
-_OWNER_REFERENCE: dict[str, Any] = {
+# OwnerReference, ManagedFieldsEntry; sigs.k8s.io/json strict decoding is case-sensitive): field -> Go type, a
+# 1-tuple for a list of a nested struct. Both request paths refuse a value of another JSON type ("json: cannot
+# unmarshal number into Go struct field ObjectMeta.labels of type string"); null is always accepted.
+GoStruct = Mapping[str, "GoField"]
+GoField = str | tuple[GoStruct]  # "string", "int64", "Time", "map[string]string", …, or (struct,): a list of structs
+_OWNER_REFERENCE: GoStruct = {
     "apiVersion": "string",
     "kind": "string",
     "name": "string",
@@ -76,7 +79,7 @@ _OWNER_REFERENCE: dict[str, Any] = {
     "controller": "bool",
     "blockOwnerDeletion": "bool",
 }
-_MANAGED_FIELDS: dict[str, Any] = {
+_MANAGED_FIELDS: GoStruct = {
     "manager": "string",
     "operation": "string",
     "apiVersion": "string",
@@ -85,7 +88,7 @@ _MANAGED_FIELDS: dict[str, Any] = {
     "fieldsV1": "raw",
     "subresource": "string",
 }
-OBJECT_META: dict[str, Any] = {
+OBJECT_META: GoStruct = {
     "name": "string",
     "generateName": "string",
     "namespace": "string",
@@ -133,16 +136,9 @@ class SchemaError:
 
 # --- helpers: paths, values and messages as the API server prints them ----------------------------------------------
 
-
-def field_path(path: Sequence[str | int]) -> str:
-    """``("spec", "nics", 0, "name")`` → ``spec.nics[0].name`` (k8s.io/apimachinery field.Path.String)."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
+# ``("spec", "nics", 0, "name")`` → ``spec.nics[0].name``: k8s.io/apimachinery field.Path.String spells a path as
+# virtnet's own messages do
+field_path = format_path
 
 
 def _go_float(v: float) -> str:
@@ -162,11 +158,11 @@ def _go_float(v: float) -> str:
     return text
 
 
-def _go_json(v: Any) -> str:
+def _go_json(v: object) -> str:
     return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def go_value(v: Any) -> str:
+def go_value(v: object) -> str:
     """A bad value as ``field.Error`` prints it: numbers and booleans plain, strings quoted, the rest as JSON."""
     if v is None:
         return "null"
@@ -181,7 +177,7 @@ def go_value(v: Any) -> str:
     return _go_json(v)
 
 
-def json_type(v: Any) -> str:
+def json_type(v: object) -> str:
     """The JSON type name kube-openapi infers from a decoded value (integers beyond int64 decode as float64)."""
     if v is None:
         return "null"
@@ -207,16 +203,23 @@ def _types(s: Schema) -> tuple[str, ...]:
     return (t,) if isinstance(t, str) and t else ()
 
 
-def _type_ok(v: Any, actual: str, types: tuple[str, ...]) -> bool:
+def _type_ok(v: object, actual: str, types: tuple[str, ...]) -> bool:
     if actual in types:
         return True
     if actual == "integer" and "number" in types:
         return True
-    # go-openapi: a float that is a JSON integer (integral, |f| <= 2^53) satisfies "integer"
-    return actual == "number" and "integer" in types and float(v).is_integer() and abs(v) <= MAX_JSON_INTEGER
+    # go-openapi: a float that is a JSON integer (integral, |f| <= 2^53) satisfies "integer"; an int beyond int64
+    # (also a "number") is beyond 2^53 and never does
+    return (
+        actual == "number"
+        and "integer" in types
+        and isinstance(v, float)
+        and v.is_integer()
+        and abs(v) <= MAX_JSON_INTEGER
+    )
 
 
-def _enum_match(v: Any, e: Any) -> bool:
+def _enum_match(v: object, e: object) -> bool:
     """kube-openapi's enum check: the value converted to the enum value's Go type, then DeepEqual."""
     if isinstance(e, bool) or isinstance(v, bool):
         return isinstance(e, bool) and isinstance(v, bool) and e is v
@@ -319,7 +322,7 @@ class _Walk:
 
     # 1. unknown fields, as pruning finds them ---------------------------------------------------------------------
 
-    def unknown(self, x: Any, s: Schema | None, path: Path, *, skip: bool = False, embedded: bool = False) -> None:
+    def unknown(self, x: object, s: Schema | None, path: Path, *, skip: bool = False, embedded: bool = False) -> None:
         if s is not None and s.get("x-kubernetes-preserve-unknown-fields"):
             skip = True
         embedded = embedded or bool(s is not None and s.get("x-kubernetes-embedded-resource"))
@@ -350,9 +353,7 @@ class _Walk:
             for i, v in enumerate(x):
                 self.unknown(v, items, (*path, i), skip=skip)
 
-    def object_meta(
-        self, meta: Any, path: Path, struct: Mapping[str, Any] = OBJECT_META, go: str = "ObjectMeta"
-    ) -> None:
+    def object_meta(self, meta: object, path: Path, struct: GoStruct = OBJECT_META, go: str = "ObjectMeta") -> None:
         """Unknown fields and JSON types of ``metadata`` as Go's strict decoding into ObjectMeta finds them."""
         if not isinstance(meta, Mapping):
             return
@@ -385,7 +386,7 @@ class _Walk:
             elif v is not None and not _go_fits(v, go_type):
                 self._go_type((*path, k), v, f"{go}.{k}", go_type)
 
-    def _go_type(self, path: Path, v: Any, go_field: str, go_type: str) -> None:
+    def _go_type(self, path: Path, v: object, go_field: str, go_type: str) -> None:
         kind = _GO_JSON_KIND.get(json_type(v), json_type(v))
         self.errors.append(
             SchemaError(
@@ -416,7 +417,7 @@ class _Walk:
     def _add(self, path: Path, body: str, fix: str | None = None) -> None:
         self.errors.append(SchemaError(path, f"{field_path(path)}: {body}", fix=fix))
 
-    def value(self, v: Any, s: Schema, path: Path) -> None:
+    def value(self, v: object, s: Schema, path: Path) -> None:
         name = field_path(path)
         types = _types(s)
         fmt = s.get("format")
@@ -449,7 +450,7 @@ class _Walk:
             self._object(v, s, path, name)
         self._cel(v, s, path)
 
-    def _enum(self, v: Any, s: Schema, path: Path) -> None:
+    def _enum(self, v: object, s: Schema, path: Path) -> None:
         enum = s.get("enum")
         if enum and not any(_enum_match(v, e) for e in enum):
             values = ", ".join(json.dumps(e if isinstance(e, str) else _go_json(e)) for e in enum)
@@ -586,7 +587,7 @@ class _Walk:
         if min_props is not None and len(v) < min_props:
             self._add(path, f"Invalid value: {len(v)}: {name} in body should have at least {min_props} properties")
 
-    def typed(self, x: Any, s: Schema | None, path: Path) -> None:
+    def typed(self, x: object, s: Schema | None, path: Path) -> None:
         """``status`` of a kind with a status subresource: create drops it, server-side apply first converts it to a
         typed value (sigs.k8s.io/structured-merge-diff: string / boolean / numeric / map / list; int-or-string and
         untyped nodes take anything; null always) and refuses what does not fit."""
@@ -615,7 +616,7 @@ class _Walk:
             for i, item in enumerate(x):
                 self.typed(item, items if isinstance(items, Mapping) else None, (*path, i))
 
-    def _cel(self, v: Any, s: Schema, path: Path) -> None:
+    def _cel(self, v: object, s: Schema, path: Path) -> None:
         for rule in s.get("x-kubernetes-validations") or ():
             implemented = CEL_RULES.get(rule["rule"])
             if implemented is None:
@@ -637,21 +638,14 @@ _SMD_KIND = {
 }
 
 
-def _smd_kind(v: Any) -> str:
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, (int, float)):
-        return "numeric"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, Mapping):
-        return "map"
-    if isinstance(v, list):
-        return "list"
+def _smd_kind(v: object) -> str:
+    """The structured-merge-diff kind of a decoded value (its JSON type, with both number types ``numeric``)."""
+    if isinstance(v, bool | int | float | str | list | Mapping):
+        return _SMD_KIND[json_type(v)]
     return type(v).__name__
 
 
-def _go_fits(v: Any, go_type: str) -> bool:
+def _go_fits(v: object, go_type: str) -> bool:
     if go_type in ("string", "Time"):
         return isinstance(v, str)
     if go_type == "bool":
@@ -661,18 +655,14 @@ def _go_fits(v: Any, go_type: str) -> bool:
     return True  # raw JSON
 
 
-def _go_format_name(v: Any) -> str:
+def _go_format_name(v: object) -> str:
     """The go-openapi format name of a decoded non-string value (type validator's error for a format mismatch)."""
     if isinstance(v, bool):
         return ""
-    if isinstance(v, int):
-        return "int64"
-    if isinstance(v, float):
-        return "float64"
-    return ""
+    return "int64" if isinstance(v, int) else "float64" if isinstance(v, float) else ""
 
 
-def _type_fix(v: Any, types: tuple[str, ...]) -> str | None:
+def _type_fix(v: object, types: tuple[str, ...]) -> str | None:
     if isinstance(v, str) and "integer" in types and re.fullmatch(r"-?[0-9]+", v):
         return f"write {v} without quotes: the schema wants an integer, not the string {json.dumps(v)}"
     if isinstance(v, str) and "boolean" in types and v.lower() in ("true", "false"):
@@ -856,7 +846,7 @@ _GO_JSON_TYPE = {
 }
 
 
-def _meta_json(struct: Mapping[str, Any]) -> dict[str, Any]:
+def _meta_json(struct: GoStruct) -> dict[str, Any]:
     props: dict[str, Any] = {}
     for k, go_type in struct.items():
         if isinstance(go_type, tuple):
@@ -882,12 +872,18 @@ _WEBHOOKS = {
 }
 
 
+class FastValidator(Protocol):
+    """What the fast path uses of a ``jsonschema_rs`` validator."""
+
+    def is_valid(self, instance: object) -> bool: ...
+
+
 @dataclass
 class CompiledKind:
     """One kind's schema, ready to check many objects: the fast validator (when available) and the precise walk."""
 
     kind: KindSchema
-    fast: Any = field(default=None, repr=False)
+    fast: FastValidator | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, kind: KindSchema) -> CompiledKind:
@@ -975,10 +971,9 @@ class Catalog:
         return out
 
 
-def coverage(objects: Sequence[Any], catalog: Catalog | None) -> dict[str, Any]:
+def coverage(objects: Sequence[LintObject], catalog: Catalog | None) -> dict[str, Any]:
     """The lint summary's ``schema`` entry: objects checked against a schema, and per kind those without one.
 
-    ``objects`` are :class:`virtnet.lint.model.LintObject` values (anything with ``data`` and ``kind``);
     ``catalog`` is the context's (set by the engine when it builds the context).
     """
     if catalog is None:

@@ -10,8 +10,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from virtnet.model.capabilities import Binding
-from virtnet.model.modes import Cni, Mode
+from virtnet.model.modes import DEFAULT_SPIDERPOOL_NAMESPACE, Cni, Mode
 from virtnet.model.versions import TargetVersions
+
+# Defaults of what an intent leaves out. The value types below hold the others as field defaults (``Disk.size``,
+# ``VmIntent.memory``, ``Intent.kubevirt_namespace``…); the intent conversion and the CLI help read them there.
+DEFAULT_NAMESPACE = "default"  # the VM's namespace
+DEFAULT_IMAGE = "quay.io/containerdisks/fedora:latest"  # the root disk's container image
 
 
 class PoolNaming(Enum):
@@ -76,7 +81,7 @@ class Cpu:
 
 @dataclass(frozen=True)
 class VmIntent:
-    image: str = "docker://quay.io/containerdisks/fedora:latest"
+    image: str = f"docker://{DEFAULT_IMAGE}"  # as a DataVolume imports it
     disk: Disk = field(default_factory=Disk)
     cpu: Cpu = field(default_factory=Cpu)
     memory: str = "1Gi"
@@ -110,7 +115,7 @@ class Intent:
     cloud_init: CloudInitIntent = field(default_factory=CloudInitIntent)
     kubevirt_namespace: str = "kubevirt"
     kubevirt_name: str = "kubevirt"
-    spiderpool_namespace: str = "kube-system"
+    spiderpool_namespace: str = DEFAULT_SPIDERPOOL_NAMESPACE
     spiderpool_installed: bool = True
     passt: Binding | None = None  # pin a passt flavour; None = the one virtnet picks for the version
     pool_naming: PoolNaming = PoolNaming.NAMED

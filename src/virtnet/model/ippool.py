@@ -34,12 +34,12 @@ from virtnet.model.ipset import (
     family_of,
     parse_address,
 )
+from virtnet.model.text import listed
 
 API_VERSION = "spiderpool.spidernet.io/v2beta1"
 KIND = "SpiderIPPool"
 
 _CIDR_RE = re.compile(r"^[0-9A-Fa-f:.]+/[0-9]+$")
-_MAX_LISTED_RANGES = 5
 
 
 class PoolRoute(NamedTuple):
@@ -98,11 +98,7 @@ def canonical_subnet(text: str, path: str = "spec.subnet") -> tuple[IPNetwork, b
 
 def _describe(ips: IPSet) -> str:
     """Ranges of ``ips`` for a message, at most a few of them."""
-    entries = ips.to_spiderpool()
-    if len(entries) <= _MAX_LISTED_RANGES:
-        return ", ".join(entries)
-    shown = ", ".join(entries[:_MAX_LISTED_RANGES])
-    return f"{shown} and {len(entries) - _MAX_LISTED_RANGES} more ranges"
+    return listed(ips.to_spiderpool(), more="more ranges")
 
 
 @dataclass(frozen=True)

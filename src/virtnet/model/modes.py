@@ -6,8 +6,10 @@ Nothing here is a typed-in capability string per version: each answer is derived
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from virtnet.errors import InputError, Location
 from virtnet.model.capabilities import (
@@ -261,126 +263,165 @@ def _spiderpool_requirements(cni: Cni) -> list[Requirement]:
 
 
 def capabilities(mode: Mode, cni: Cni, versions: TargetVersions, passt: Binding | None = None) -> ModeCapabilities:
-    """Everything virtnet knows about running ``mode`` on ``cni`` with these versions."""
+    """Everything virtnet knows about running ``mode`` on ``cni`` with these versions: what the binding needs and
+    says about itself, then what the mode gives the VM (one function per mode, below)."""
     support = binding_for(mode, versions, passt)
-    reqs = _binding_requirements(support)
-    notes: list[str] = []
-    guide = spiderpool_doc(versions.spiderpool)
-    if support.status is Status.DEPRECATED:
-        notes.append(support.reason)
-    if support.status is Status.UNAVAILABLE:
-        notes.append(f"not available: {support.reason}")
-
-    if mode is Mode.MASQUERADE:
-        spiderpool = "optional"
-        vm_ip = "private NAT address (10.0.2.2/24) behind the pod IP"
-        fixed_ip, fixed_why = (
-            False,
-            f"the pod IP comes from {cni.value} IPAM and the guest only sees 10.0.2.2",
-        )
-        multi_nic, multi_why = False, "one pod-network NIC; masquerade binds only the pod network"
-        secondary, secondary_why = (
-            True,
-            "OVS networks bound with bridge may follow the pod-network NIC (needs SpiderPool for their pools and "
-            "Open vSwitch on the nodes)",
-        )
-        migration = LiveMigration(
-            kubevirt_allows=True,
-            kubevirt="allowed: masquerade on the pod network passes KubeVirt's network check",
-            spiderpool_verdict="not covered",
-            spiderpool="not covered: SpiderPool's masquerade migration e2e (F00002) is pending",
-        )
-        reqs.append(Requirement(RequirementKind.CNI_BINARY, cni.value, f"the cluster's {cni.value} CNI"))
-        default_network = DEFAULT_CNI_NETWORKS.get(cni)
-        if default_network is not None:
-            notes.append(default_network.note(cni, DEFAULT_SPIDERPOOL_NAMESPACE))
-    elif mode is Mode.PASST:
-        spiderpool = "required"
-        vm_ip = "the pod's underlay IP from SpiderPool, handed to the guest by passt's DHCP"
-        fixed_ip, fixed_why = (
-            True,
-            "SpiderPool keeps the VM's IP while the VM exists (enableKubevirtStaticIP)",
-        )
-        multi_nic, multi_why = (
-            False,
-            (
-                "core passt must be the VMI's only interface"
-                if support.single_interface
-                else "passt binds only the pod network (primary NIC)"
-            ),
-        )
-        if not support.usable:
-            secondary, secondary_why = False, f"not available: {support.reason}"
-        elif support.single_interface:
-            secondary, secondary_why = (
-                False,
-                f"{support.binding.title} must be the VMI's only interface; the passt binding plugin (KubeVirt "
-                "v1.1.1+, the default from v1.2) and passtBinding (v1.8+) allow OVS NICs after it",
-            )
-        else:
-            secondary, secondary_why = (
-                True,
-                f"OVS networks bound with bridge may follow the {support.binding.title} NIC (SpiderPool's KubeVirt "
-                "guide shows passt with one NIC only; needs Open vSwitch on the nodes)",
-            )
-        if support.migratable_on_pod_network:
-            kv_text = f"allowed: {support.binding.title} on the pod network is migratable"
-            if support.binding is Binding.PASST_PLUGIN:
-                kv_text += " because the registration sets 'migration'"
-            kv_text += "; the guest keeps its IP only until its next DHCP renewal"
-        else:
-            kv_text = f"refused: KubeVirt does not migrate {support.binding.title} on the pod network"
-        migration = LiveMigration(
-            kubevirt_allows=support.migratable_on_pod_network,
-            kubevirt=kv_text,
-            spiderpool_verdict="not available",
-            spiderpool=f"not available according to SpiderPool's KubeVirt guide ({guide})",
-        )
-        reqs.extend(_spiderpool_requirements(cni))
-    else:
-        spiderpool = "required"
-        vm_ip = "each NIC's pod IP from SpiderPool, handed to the guest by KubeVirt's DHCP (IPv4 only)"
-        fixed_ip, fixed_why = (
-            True,
-            "SpiderPool keeps each NIC's IP while the VM exists (enableKubevirtStaticIP)",
-        )
-        multi_nic, multi_why = True, "one Multus OVS network per NIC; the first is the Multus default network"
-        secondary, secondary_why = True, "every NIC is an OVS network bound with bridge"
-        migration = LiveMigration(
-            kubevirt_allows=True,
-            kubevirt="not blocked: with no pod network KubeVirt's network migratability check passes",
-            spiderpool_verdict="not available",
-            spiderpool=f"not available according to SpiderPool's KubeVirt guide ({guide}); SpiderPool "
-            "does hand the VM's IP to the migration target pod",
-        )
-        reqs.extend(_spiderpool_requirements(cni))
-        reqs.append(
-            Requirement(
-                RequirementKind.NODE,
-                "openvswitch",
-                "Open vSwitch with the OVS bridge on every node that may run the VM",
-            )
-        )
-        notes.append("KubeVirt's DHCP gives bridge NICs IPv4 only; IPv6 pools need in-guest configuration")
-        notes.append("HTTP/TCP probes are rejected: the VM has no pod network")
-
+    gives = _MODE_GIVES[mode](cni, support, spiderpool_doc(versions.spiderpool))
     return ModeCapabilities(
         mode=mode,
         cni=cni,
         versions=versions,
         binding=support,
-        spiderpool=spiderpool,
-        vm_ip=vm_ip,
-        fixed_ip=fixed_ip,
-        fixed_ip_reason=fixed_why,
-        multi_nic=multi_nic,
-        multi_nic_reason=multi_why,
-        secondary_ovs=secondary,
-        secondary_ovs_reason=secondary_why,
-        live_migration=migration,
-        requirements=tuple(reqs),
-        notes=tuple(notes),
+        spiderpool=gives.spiderpool,
+        vm_ip=gives.vm_ip,
+        fixed_ip=gives.fixed_ip.yes,
+        fixed_ip_reason=gives.fixed_ip.why,
+        multi_nic=gives.multi_nic.yes,
+        multi_nic_reason=gives.multi_nic.why,
+        secondary_ovs=gives.secondary_ovs.yes,
+        secondary_ovs_reason=gives.secondary_ovs.why,
+        live_migration=gives.live_migration,
+        requirements=(*_binding_requirements(support), *gives.requirements),
+        notes=(*_binding_notes(support), *gives.notes),
     )
+
+
+def _binding_notes(support: BindingSupport) -> list[str]:
+    if support.status is Status.DEPRECATED:
+        return [support.reason]
+    if support.status is Status.UNAVAILABLE:
+        return [f"not available: {support.reason}"]
+    return []
+
+
+class _Answer(NamedTuple):
+    yes: bool
+    why: str
+
+
+@dataclass(frozen=True)
+class _ModeGives:
+    """What a mode gives the VM on one CNI and binding: the mode-specific part of :class:`ModeCapabilities`."""
+
+    spiderpool: str  # "required" | "optional" | "not used"
+    vm_ip: str
+    fixed_ip: _Answer
+    multi_nic: _Answer
+    secondary_ovs: _Answer
+    live_migration: LiveMigration
+    requirements: tuple[Requirement, ...]
+    notes: tuple[str, ...] = ()
+
+
+def _masquerade(cni: Cni, support: BindingSupport, guide: str) -> _ModeGives:
+    default_network = DEFAULT_CNI_NETWORKS.get(cni)
+    return _ModeGives(
+        spiderpool="optional",
+        vm_ip="private NAT address (10.0.2.2/24) behind the pod IP",
+        fixed_ip=_Answer(False, f"the pod IP comes from {cni.value} IPAM and the guest only sees 10.0.2.2"),
+        multi_nic=_Answer(False, "one pod-network NIC; masquerade binds only the pod network"),
+        secondary_ovs=_Answer(
+            True,
+            "OVS networks bound with bridge may follow the pod-network NIC (needs SpiderPool for their pools and "
+            "Open vSwitch on the nodes)",
+        ),
+        live_migration=LiveMigration(
+            kubevirt_allows=True,
+            kubevirt="allowed: masquerade on the pod network passes KubeVirt's network check",
+            spiderpool_verdict="not covered",
+            spiderpool="not covered: SpiderPool's masquerade migration e2e (F00002) is pending",
+        ),
+        requirements=(Requirement(RequirementKind.CNI_BINARY, cni.value, f"the cluster's {cni.value} CNI"),),
+        notes=(default_network.note(cni, DEFAULT_SPIDERPOOL_NAMESPACE),) if default_network else (),
+    )
+
+
+def _passt(cni: Cni, support: BindingSupport, guide: str) -> _ModeGives:
+    return _ModeGives(
+        spiderpool="required",
+        vm_ip="the pod's underlay IP from SpiderPool, handed to the guest by passt's DHCP",
+        fixed_ip=_Answer(True, "SpiderPool keeps the VM's IP while the VM exists (enableKubevirtStaticIP)"),
+        multi_nic=_Answer(
+            False,
+            "core passt must be the VMI's only interface"
+            if support.single_interface
+            else "passt binds only the pod network (primary NIC)",
+        ),
+        secondary_ovs=_passt_secondary_ovs(support),
+        live_migration=LiveMigration(
+            kubevirt_allows=support.migratable_on_pod_network,
+            kubevirt=_passt_kubevirt_migration(support),
+            spiderpool_verdict="not available",
+            spiderpool=f"not available according to SpiderPool's KubeVirt guide ({guide})",
+        ),
+        requirements=tuple(_spiderpool_requirements(cni)),
+    )
+
+
+def _passt_secondary_ovs(support: BindingSupport) -> _Answer:
+    """May OVS NICs follow the passt NIC?"""
+    title = support.binding.title
+    if not support.usable:
+        return _Answer(False, f"not available: {support.reason}")
+    if support.single_interface:
+        return _Answer(
+            False,
+            f"{title} must be the VMI's only interface; the passt binding plugin (KubeVirt v1.1.1+, the default from "
+            "v1.2) and passtBinding (v1.8+) allow OVS NICs after it",
+        )
+    return _Answer(
+        True,
+        f"OVS networks bound with bridge may follow the {title} NIC (SpiderPool's KubeVirt guide shows passt with one "
+        "NIC only; needs Open vSwitch on the nodes)",
+    )
+
+
+def _passt_kubevirt_migration(support: BindingSupport) -> str:
+    """KubeVirt's verdict on migrating a VM whose pod network is bound with passt."""
+    title = support.binding.title
+    if not support.migratable_on_pod_network:
+        return f"refused: KubeVirt does not migrate {title} on the pod network"
+    because = " because the registration sets 'migration'" if support.binding is Binding.PASST_PLUGIN else ""
+    return (
+        f"allowed: {title} on the pod network is migratable{because}; the guest keeps its IP only until its next "
+        "DHCP renewal"
+    )
+
+
+def _bridge(cni: Cni, support: BindingSupport, guide: str) -> _ModeGives:
+    return _ModeGives(
+        spiderpool="required",
+        vm_ip="each NIC's pod IP from SpiderPool, handed to the guest by KubeVirt's DHCP (IPv4 only)",
+        fixed_ip=_Answer(True, "SpiderPool keeps each NIC's IP while the VM exists (enableKubevirtStaticIP)"),
+        multi_nic=_Answer(True, "one Multus OVS network per NIC; the first is the Multus default network"),
+        secondary_ovs=_Answer(True, "every NIC is an OVS network bound with bridge"),
+        live_migration=LiveMigration(
+            kubevirt_allows=True,
+            kubevirt="not blocked: with no pod network KubeVirt's network migratability check passes",
+            spiderpool_verdict="not available",
+            spiderpool=f"not available according to SpiderPool's KubeVirt guide ({guide}); SpiderPool "
+            "does hand the VM's IP to the migration target pod",
+        ),
+        requirements=(
+            *_spiderpool_requirements(cni),
+            Requirement(
+                RequirementKind.NODE,
+                "openvswitch",
+                "Open vSwitch with the OVS bridge on every node that may run the VM",
+            ),
+        ),
+        notes=(
+            "KubeVirt's DHCP gives bridge NICs IPv4 only; IPv6 pools need in-guest configuration",
+            "HTTP/TCP probes are rejected: the VM has no pod network",
+        ),
+    )
+
+
+_MODE_GIVES: dict[Mode, Callable[[Cni, BindingSupport, str], _ModeGives]] = {
+    Mode.MASQUERADE: _masquerade,
+    Mode.PASST: _passt,
+    Mode.BRIDGE: _bridge,
+}
 
 
 def mode_matrix(versions: TargetVersions, mode: Mode | None = None, cni: Cni | None = None) -> list[ModeCapabilities]:

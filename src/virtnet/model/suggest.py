@@ -14,8 +14,7 @@ from typing import Any, NamedTuple
 from virtnet.errors import InputError, Location
 from virtnet.model.ippool import PoolSpec
 from virtnet.model.ipset import Family, IPAddress, IPInterface, IPNetwork, IPSet, family_of
-
-_MAX_LISTED = 5
+from virtnet.model.text import listed
 
 
 class HostAddress(NamedTuple):
@@ -115,13 +114,6 @@ def usable_hosts(subnet: IPNetwork) -> IPSet:
     return usable
 
 
-def _listed(ips: IPSet) -> str:
-    entries = ips.to_spiderpool()
-    if len(entries) <= _MAX_LISTED:
-        return ", ".join(entries)
-    return f"{', '.join(entries[:_MAX_LISTED])} and {len(entries) - _MAX_LISTED} more ranges"
-
-
 def _choose_gateway(
     nic: str, subnet: IPNetwork, routes: Sequence[HostRoute], notes: list[str]
 ) -> tuple[IPAddress | None, str]:
@@ -202,91 +194,113 @@ def suggest_pool(
         raise InputError(f"must be a positive number of addresses, got {count!r}", Location(path="count"))
     host_addresses = [HostAddress(ifname, interface) for ifname, interface in addresses]
     host_routes = [HostRoute(dst, gateway, dev) for dst, gateway, dev in routes]
-    host_links = [HostLink(name, tuple(alts)) for name, alts in links]
-    nic, notes = resolve_nic(nic, host_addresses, host_links)
-
-    on_nic = [a.interface for a in host_addresses if a.ifname == nic]
-    usable = [i for i in on_nic if is_usable_address(i.ip) and (family is None or i.version == family)]
+    nic, notes = resolve_nic(nic, host_addresses, [HostLink(name, tuple(alts)) for name, alts in links])
     if subnet is None:
-        if not usable:
-            fam = "" if family is None else f"IPv{family} "
-            if not on_nic:
-                raise InputError(
-                    f"NIC {nic!r} exists but has no address (typical for a macvlan/ipvlan master), so its subnet is "
-                    "unknown: name the subnet of the pool with --subnet CIDR",
-                    Location(path="nic"),
-                )
-            has = ", ".join(str(i) for i in on_nic)
-            seen = list(dict.fromkeys(a.ifname for a in host_addresses))
-            raise InputError(
-                f"NIC {nic!r} has no global {fam}address to take a subnet from (its addresses: {has}); "
-                f"NICs seen: {', '.join(seen)}",
-                Location(path="nic"),
-            )
-        if family is None and any(i.version == 4 for i in usable):
-            usable = [i for i in usable if i.version == 4]
-        primary = next(i for i in usable if i.version == usable[0].version)
-        subnet = primary.network
-        others = sorted({str(i.network) for i in usable if i.network != subnet})
-        if others:
-            notes.append(f"{nic} also has addresses in {', '.join(others)}; suggesting for {subnet} (its first)")
+        subnet = _subnet_of(nic, host_addresses, family, notes)
     else:
-        if not any(i.ip in subnet for i in on_nic):
-            has = ", ".join(str(i) for i in on_nic if is_usable_address(i.ip)) or "none"
-            notes.append(f"{nic} has no address in {subnet} (its addresses: {has}); suggesting for {subnet} as asked")
-    fam4or6 = family_of(subnet.version)
-
+        _note_subnet_off_nic(nic, subnet, host_addresses, notes)
     gateway, gateway_source = _choose_gateway(nic, subnet, host_routes, notes)
-    free = IPSet.from_network(subnet)
-    avoided: list[str] = []
 
-    def remove(addresses: IPSet, reason: str) -> None:
-        nonlocal free
-        hit = free & addresses
-        if hit:
-            avoided.append(f"{_listed(hit)} ({reason})")
-            free -= hit
-
-    for addresses_, reason in reserved_addresses(subnet):
-        remove(addresses_, reason)
-
-    node_addresses = sorted(
-        {a.interface.ip for a in host_addresses if a.interface.version == subnet.version and a.interface.ip in subnet},
-        key=int,
-    )
+    free = _FreeAddresses(subnet)
+    for reserved, reason in reserved_addresses(subnet):
+        free.take(reserved, reason)
+    node_addresses = _node_addresses_in(subnet, host_addresses)
     for address in node_addresses:
-        owners = [a.ifname for a in host_addresses if a.interface.ip == address]
-        remove(IPSet.from_address(address), f"address of {', '.join(dict.fromkeys(owners))}")
+        owners = dict.fromkeys(a.ifname for a in host_addresses if a.interface.ip == address)
+        free.take(IPSet.from_address(address), f"address of {', '.join(owners)}")
     if gateway is not None:
-        remove(IPSet.from_address(gateway), f"gateway, {gateway_source}")
-
-    subnet_set = IPSet.from_network(subnet)
+        free.take(IPSet.from_address(gateway), f"gateway, {gateway_source}")
     for pool in existing_pools:
-        if pool.family != fam4or6:
-            continue
-        if pool.subnet != subnet and pool.subnet.overlaps(subnet):
-            notes.append(
-                f"SpiderIPPool {pool.name} has subnet {pool.subnet}, which overlaps {subnet}; SpiderPool "
-                "rejects a new pool unless its subnet is identical"
-            )
-        remove(pool.effective & subnet_set, f"SpiderIPPool {pool.name}")
-        if pool.gateway is not None:
-            remove(IPSet.from_address(pool.gateway), f"spec.gateway of SpiderIPPool {pool.name}")
+        _take_pool(free, pool, notes)
 
-    if free.size < count:
+    if free.addresses.size < count:
         raise InputError(
-            f"only {free.size} addresses of {subnet} on NIC {nic!r} are free, {count} requested",
+            f"only {free.addresses.size} addresses of {subnet} on NIC {nic!r} are free, {count} requested",
             Location(path="count"),
         )
     return PoolSuggestion(
         nic=nic,
         subnet=subnet,
         gateway=gateway,
-        ips=_pick(free, count),
-        avoided=tuple(avoided),
+        ips=_pick(free.addresses, count),
+        avoided=tuple(free.avoided),
         node_addresses=tuple(node_addresses),
         notes=tuple(notes),
     )
+
+
+def _subnet_of(nic: str, host_addresses: Sequence[HostAddress], family: Family | None, notes: list[str]) -> IPNetwork:
+    """The network of the NIC's first usable address of ``family`` (IPv4 first without one); other subnets of the
+    NIC go into ``notes``. An InputError when the NIC has no such address."""
+    on_nic = [a.interface for a in host_addresses if a.ifname == nic]
+    usable = [i for i in on_nic if is_usable_address(i.ip) and (family is None or i.version == family)]
+    if not usable:
+        if not on_nic:
+            raise InputError(
+                f"NIC {nic!r} exists but has no address (typical for a macvlan/ipvlan master), so its subnet is "
+                "unknown: name the subnet of the pool with --subnet CIDR",
+                Location(path="nic"),
+            )
+        fam = "" if family is None else f"IPv{family} "
+        has = ", ".join(str(i) for i in on_nic)
+        seen = list(dict.fromkeys(a.ifname for a in host_addresses))
+        raise InputError(
+            f"NIC {nic!r} has no global {fam}address to take a subnet from (its addresses: {has}); "
+            f"NICs seen: {', '.join(seen)}",
+            Location(path="nic"),
+        )
+    if family is None and any(i.version == 4 for i in usable):
+        usable = [i for i in usable if i.version == 4]
+    subnet = usable[0].network
+    others = sorted({str(i.network) for i in usable if i.network != subnet})
+    if others:
+        notes.append(f"{nic} also has addresses in {', '.join(others)}; suggesting for {subnet} (its first)")
+    return subnet
+
+
+def _note_subnet_off_nic(nic: str, subnet: IPNetwork, host_addresses: Sequence[HostAddress], notes: list[str]) -> None:
+    """A note when the subnet asked for is not one of the NIC's own."""
+    on_nic = [a.interface for a in host_addresses if a.ifname == nic]
+    if not any(i.ip in subnet for i in on_nic):
+        has = ", ".join(str(i) for i in on_nic if is_usable_address(i.ip)) or "none"
+        notes.append(f"{nic} has no address in {subnet} (its addresses: {has}); suggesting for {subnet} as asked")
+
+
+def _node_addresses_in(subnet: IPNetwork, host_addresses: Sequence[HostAddress]) -> list[IPAddress]:
+    """The node's addresses inside ``subnet`` (on any NIC), each once, in address order."""
+    inside = {a.interface.ip for a in host_addresses if a.interface.version == subnet.version}
+    return sorted((ip for ip in inside if ip in subnet), key=int)
+
+
+class _FreeAddresses:
+    """The subnet's addresses still free, and one line per reason why others were taken out."""
+
+    def __init__(self, subnet: IPNetwork) -> None:
+        self.subnet = subnet
+        self.addresses = IPSet.from_network(subnet)
+        self.avoided: list[str] = []
+
+    def take(self, addresses: IPSet, reason: str) -> None:
+        hit = self.addresses & addresses
+        if hit:
+            self.avoided.append(f"{listed(hit.to_spiderpool(), more='more ranges')} ({reason})")
+            self.addresses -= hit
+
+
+def _take_pool(free: _FreeAddresses, pool: PoolSpec, notes: list[str]) -> None:
+    """Take out what an existing pool of the same family hands out and its gateway; note a pool whose subnet only
+    overlaps (SpiderPool then rejects the new pool)."""
+    subnet = free.subnet
+    if pool.family != family_of(subnet.version):
+        return
+    if pool.subnet != subnet and pool.subnet.overlaps(subnet):
+        notes.append(
+            f"SpiderIPPool {pool.name} has subnet {pool.subnet}, which overlaps {subnet}; SpiderPool "
+            "rejects a new pool unless its subnet is identical"
+        )
+    free.take(pool.effective & IPSet.from_network(subnet), f"SpiderIPPool {pool.name}")
+    if pool.gateway is not None:
+        free.take(IPSet.from_address(pool.gateway), f"spec.gateway of SpiderIPPool {pool.name}")
 
 
 def suggest_pools(

@@ -12,11 +12,12 @@ patch number means the ``.0`` patch of that minor line; an empty version is an e
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from functools import total_ordering
 
-from virtnet.errors import UnsupportedVersionError
+from virtnet.errors import InputError, Location, UnsupportedVersionError
 
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
 
@@ -100,6 +101,10 @@ class SupportedRange:
             ) from None
         return self.check(version)
 
+    def parse_or_newest(self, text: str | None) -> Version:
+        """None means the newest supported; an empty string is an error like any other text that is no version."""
+        return self.newest if text is None else self.parse(text)
+
 
 # Newest releases known when the capability table was last checked against upstream tags:
 # kubevirt/kubevirt v1.9.0 (tagged 2026-07-27), spidernet-io/spiderpool v1.2.2 (tagged 2026-07-02).
@@ -117,10 +122,7 @@ class TargetVersions:
     @classmethod
     def parse(cls, kubevirt: str | None = None, spiderpool: str | None = None) -> TargetVersions:
         """None means the newest supported; an empty string is an error like any other text that is no version."""
-        return cls(
-            kubevirt=KUBEVIRT.parse(kubevirt) if kubevirt is not None else KUBEVIRT.newest,
-            spiderpool=SPIDERPOOL.parse(spiderpool) if spiderpool is not None else SPIDERPOOL.newest,
-        )
+        return cls(kubevirt=KUBEVIRT.parse_or_newest(kubevirt), spiderpool=SPIDERPOOL.parse_or_newest(spiderpool))
 
     def notes(self) -> list[str]:
         """Notes about versions newer than the newest release virtnet was checked against."""
@@ -128,3 +130,21 @@ class TargetVersions:
 
     def __str__(self) -> str:
         return f"KubeVirt {self.kubevirt}, SpiderPool {self.spiderpool}"
+
+
+def parse_target_versions(
+    kubevirt: str | None, spiderpool: str | None, where: Callable[[Product], Location]
+) -> TargetVersions:
+    """The versions the user wrote (None = the newest supported; '' is an error like any other text that is no
+    version). A version that is wrong is an :class:`InputError` at ``where(product)``: the flag or the intent field
+    it was written in (only called for an error). KubeVirt's version is checked first."""
+    return TargetVersions(
+        kubevirt=_parse_at(KUBEVIRT, kubevirt, where), spiderpool=_parse_at(SPIDERPOOL, spiderpool, where)
+    )
+
+
+def _parse_at(supported: SupportedRange, text: str | None, where: Callable[[Product], Location]) -> Version:
+    try:
+        return supported.parse_or_newest(text)
+    except UnsupportedVersionError as err:
+        raise InputError(str(err), where(supported.product)) from None

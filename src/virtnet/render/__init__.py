@@ -1,5 +1,5 @@
 """Intent + versions → manifests, in apply order. No I/O: values in, values out."""
 
-from virtnet.render.bundle import Bundle, render_bundle
+from virtnet.render.bundle import Bundle, render_bundle, render_document
 
-__all__ = ["Bundle", "render_bundle"]
+__all__ = ["Bundle", "render_bundle", "render_document"]

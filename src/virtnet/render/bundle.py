@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from virtnet.errors import InputError
+from virtnet.formats.intent import intent_from_document
+from virtnet.formats.yamlio import Document
 from virtnet.model import annotations as keys
 from virtnet.model.capabilities import (
     PLUGIN_MIGRATION_FIRST,
@@ -27,6 +31,29 @@ from virtnet.model.intent import DiskKind, Intent, PoolNaming
 from virtnet.model.ippool import API_VERSION as SPIDERPOOL_API_VERSION
 from virtnet.model.modes import DEFAULT_CNI_NETWORKS, Cni, Mode
 from virtnet.render.cloudinit import INLINE_NETWORK_DATA_LIMIT, network_data, user_data
+from virtnet.render.objects import (
+    BindingPlugin,
+    CloudInitNoCloud,
+    Cpu,
+    KubevirtChange,
+    KubevirtConfiguration,
+    Metadata,
+    MultusConfigBlock,
+    Network,
+    NetworkAttachmentDefinition,
+    PersistentVolumeClaimSpec,
+    Secret,
+    SpiderMultusConfig,
+    TemplateMetadata,
+    TemplateSpec,
+    VirtualMachine,
+    VmSpec,
+    Volume,
+    plain,
+)
+from virtnet.render.objects import (
+    Interface as InterfaceObject,
+)
 from virtnet.render.plan import NicPlan, Plan, plan
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "virtnet"}
@@ -44,6 +71,11 @@ PASST_PLUGIN_NAD_CONFIG = {
     "plugins": [{"type": "kubevirt-passt-binding"}],
 }
 PASST_SIDECAR_IMAGE = "quay.io/kubevirt/network-passt-binding"
+# Memory requested for virt-launcher's compute container of a VM using the plugin (computeResourceOverhead, which
+# KubeVirt takes from v1.3.0: PLUGIN_OVERHEAD_FIRST): the value of KubeVirt's registration example, "additional
+# memory overhead of 250Mi" (UG:docs/network/net_binding_plugins/passt.md "Passt Registration"; the same page: with
+# no ports listed passt forwards every port, "leading to memory overhead of up to 250 Mi").
+PASST_PLUGIN_MEMORY_OVERHEAD = "250Mi"
 
 
 @dataclass(frozen=True)
@@ -60,9 +92,22 @@ class Bundle:
         return [o["kind"] for o in self.objects]
 
 
-def is_kubevirt_change(obj: dict[str, Any]) -> bool:
+def is_kubevirt_change(obj: Mapping[str, Any]) -> bool:
     """Whether ``obj`` is a KubeVirt CR change: a partial object to merge, never to apply or create whole."""
     return obj.get("kind") == "KubeVirt" and str(obj.get("apiVersion", "")).startswith("kubevirt.io/")
+
+
+def render_document(doc: Document, password: str | None = None) -> Bundle:
+    """The bundle of an intent document: validated and converted like every intent (errors at the document's
+    fields), then planned and rendered; a plan error, which names an intent field, is placed in the document (file,
+    line and column)."""
+    intent = intent_from_document(doc, password)
+    try:
+        return render_bundle(intent)
+    except InputError as err:
+        if err.location.file is not None:
+            raise
+        raise doc.locate(err) from None
 
 
 def render_bundle(intent: Intent) -> Bundle:
@@ -75,12 +120,12 @@ def render_bundle(intent: Intent) -> Bundle:
                 objects.append(_ippool(pool.spec.to_manifest()))
     for nic in p.nics:
         if nic.render_multus_config:
-            objects.append(_multus_config(p, nic))
+            objects.append(plain(_multus_config(p, nic)))
     kubevirt_change, reason = _kubevirt_change(p)
     if p.binding is Binding.PASST_PLUGIN:
-        objects.append(_passt_plugin_nad())
+        objects.append(plain(_passt_plugin_nad()))
     if kubevirt_change is not None:
-        objects.append(kubevirt_change)
+        objects.append(plain(kubevirt_change))
         ref = f"{intent.kubevirt_namespace}/{intent.kubevirt_name}"
         notes.append(f"KubeVirt CR {ref}: {reason}")
         if "developerConfiguration" in kubevirt_change["spec"]["configuration"]:
@@ -95,8 +140,8 @@ def render_bundle(intent: Intent) -> Bundle:
             f"KubeVirt {intent.versions.kubevirt} enables the beta PasstBinding gate by default: no KubeVirt CR "
             "change is rendered; make sure PasstBinding is not listed in developerConfiguration.disabledFeatureGates"
         )
-    objects.append(_secret(intent))
-    objects.append(_virtual_machine(p))
+    objects.append(plain(_secret(intent)))
+    objects.append(plain(_virtual_machine(p)))
     for nic in p.nics:
         for pool in nic.pools:
             if pool.spec is None:
@@ -120,13 +165,11 @@ def render_bundle(intent: Intent) -> Bundle:
     )
 
 
-def _meta(name: str, namespace: str | None = None, annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name}
+def _meta(name: str, namespace: str | None = None) -> Metadata:
+    meta: Metadata = {"name": name}
     if namespace is not None:
         meta["namespace"] = namespace
     meta["labels"] = dict(MANAGED_BY)
-    if annotations:
-        meta["annotations"] = annotations
     return meta
 
 
@@ -136,32 +179,33 @@ def _ippool(manifest: dict[str, Any]) -> dict[str, Any]:
     return manifest
 
 
-def _multus_config(p: Plan, nic: NicPlan) -> dict[str, Any]:
+def _multus_config(p: Plan, nic: NicPlan) -> SpiderMultusConfig:
     intent = p.intent
     ippools: dict[str, list[str]] = {}
     for pool in nic.pools:
         ippools.setdefault(f"ipv{pool.family}", []).append(pool.name)
-    spec: dict[str, Any] = {"cniType": nic.cni.value, "enableCoordinator": intent.coordinator}
+    block: MultusConfigBlock
     if nic.cni in (Cni.MACVLAN, Cni.IPVLAN):
-        block: dict[str, Any] = {"master": [nic.master], "vlanID": nic.vlan}
+        assert nic.master is not None
+        block = {"master": [nic.master], "vlanID": nic.vlan}
     else:
+        assert nic.bridge is not None
         block = {"bridge": nic.bridge}
         if nic.vlan:
             block["vlan"] = nic.vlan
     if ippools:
         block["ippools"] = ippools
-    spec[nic.cni.value] = block
     assert nic.nad_name is not None
     assert nic.nad_namespace is not None
     return {
         "apiVersion": SPIDERPOOL_API_VERSION,
         "kind": "SpiderMultusConfig",
         "metadata": _meta(nic.nad_name, nic.nad_namespace),
-        "spec": spec,
+        "spec": {"cniType": nic.cni.value, "enableCoordinator": intent.coordinator, nic.cni.value: block},
     }
 
 
-def _passt_plugin_nad() -> dict[str, Any]:
+def _passt_plugin_nad() -> NetworkAttachmentDefinition:
     namespace, name = PASST_PLUGIN_NAD
     return {
         "apiVersion": "k8s.cni.cncf.io/v1",
@@ -171,13 +215,13 @@ def _passt_plugin_nad() -> dict[str, Any]:
     }
 
 
-def _kubevirt_change(p: Plan) -> tuple[dict[str, Any] | None, str]:
+def _kubevirt_change(p: Plan) -> tuple[KubevirtChange | None, str]:
     """The KubeVirt CR change the mode needs, as a JSON merge patch body that is also a partial KubeVirt object,
     and why it is needed."""
     intent = p.intent
     kv = intent.versions.kubevirt
     support = binding_support(p.binding, kv)
-    configuration: dict[str, Any] = {}
+    configuration: KubevirtConfiguration = {}
     reasons: list[str] = []
     if support.feature_gates:
         configuration["developerConfiguration"] = {"featureGates": list(support.feature_gates)}
@@ -185,14 +229,14 @@ def _kubevirt_change(p: Plan) -> tuple[dict[str, Any] | None, str]:
             f"{support.binding.title} on KubeVirt {kv} needs feature gate {', '.join(support.feature_gates)}"
         )
     if support.needs_registration:
-        registration: dict[str, Any] = {
+        registration: BindingPlugin = {
             "sidecarImage": f"{PASST_SIDECAR_IMAGE}:{kv}",
             "networkAttachmentDefinition": "/".join(PASST_PLUGIN_NAD),
         }
         if kv >= PLUGIN_MIGRATION_FIRST:
             registration["migration"] = {}
         if kv >= PLUGIN_OVERHEAD_FIRST:
-            registration["computeResourceOverhead"] = {"requests": {"memory": "250Mi"}}
+            registration["computeResourceOverhead"] = {"requests": {"memory": PASST_PLUGIN_MEMORY_OVERHEAD}}
         configuration["network"] = {"binding": {"passt": registration}}
         reasons.append(
             "the passt binding plugin must be registered in the KubeVirt CR"
@@ -200,7 +244,7 @@ def _kubevirt_change(p: Plan) -> tuple[dict[str, Any] | None, str]:
         )
     if not configuration:
         return None, ""
-    change = {
+    change: KubevirtChange = {
         "apiVersion": KUBEVIRT_API_VERSION,
         "kind": "KubeVirt",
         "metadata": {"name": intent.kubevirt_name, "namespace": intent.kubevirt_namespace},
@@ -213,9 +257,9 @@ def _secret_name(intent: Intent) -> str:
     return f"{intent.name}-cloudinit"
 
 
-def _secret(intent: Intent) -> dict[str, Any]:
+def _secret(intent: Intent) -> Secret:
     data = user_data(intent.cloud_init)
-    secret: dict[str, Any] = {
+    secret: Secret = {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": _meta(_secret_name(intent), intent.namespace),
@@ -229,8 +273,8 @@ def _secret(intent: Intent) -> dict[str, Any]:
     return secret
 
 
-def _interface(nic: NicPlan) -> dict[str, Any]:
-    iface: dict[str, Any] = {"name": nic.name}
+def _interface(nic: NicPlan) -> InterfaceObject:
+    iface: InterfaceObject = {"name": nic.name}
     binding = nic.binding
     if binding is Binding.PASST_PLUGIN:
         iface["binding"] = {"name": "passt"}
@@ -240,27 +284,27 @@ def _interface(nic: NicPlan) -> dict[str, Any]:
     return iface
 
 
-def _network(nic: NicPlan) -> dict[str, Any]:
+def _network(nic: NicPlan) -> Network:
     if nic.on_pod_network:
         return {"name": nic.name, "pod": {}}
-    multus: dict[str, Any] = {"networkName": nic.nad_ref}
     if nic.primary:  # bridge mode: the first OVS network is the pod's Multus default network
-        multus = {"default": True, **multus}
-    return {"name": nic.name, "multus": multus}
+        return {"name": nic.name, "multus": {"default": True, "networkName": nic.nad_ref}}
+    return {"name": nic.name, "multus": {"networkName": nic.nad_ref}}
 
 
 def ippools_annotation(p: Plan) -> str | None:
-    entries: list[dict[str, Any]] = []
+    entries: list[dict[str, str | list[str]]] = []
     named = p.intent.pool_naming is PoolNaming.NAMED
     if not any(n.pools for n in p.nics):
         return None
     for nic in p.nics:
         if named and not nic.pools:
             continue  # a masquerade primary: its IP comes from the cluster CNI's IPAM
-        entry: dict[str, Any] = {"interface": nic.pod_interface} if named else {}
+        entry: dict[str, str | list[str]] = {"interface": nic.pod_interface} if named else {}
+        families: dict[str, list[str]] = {}
         for pool in nic.pools:
-            entry.setdefault(f"ipv{pool.family}", []).append(pool.name)
-        entries.append(entry)
+            families.setdefault(f"ipv{pool.family}", []).append(pool.name)
+        entries.append({**entry, **families})
     return json.dumps(entries, separators=(",", ":"))
 
 
@@ -279,20 +323,20 @@ def _template_annotations(p: Plan) -> dict[str, str]:
     return annotations
 
 
-def _virtual_machine(p: Plan) -> dict[str, Any]:
+def _virtual_machine(p: Plan) -> VirtualMachine:
     intent = p.intent
     vm = intent.vm
     disk_name = f"systemdisk-{intent.name}"
-    cpu: dict[str, Any] = {"cores": vm.cpu.cores, "sockets": vm.cpu.sockets, "threads": vm.cpu.threads}
+    cpu: Cpu = {"cores": vm.cpu.cores, "sockets": vm.cpu.sockets, "threads": vm.cpu.threads}
     if vm.cpu.model:
         cpu["model"] = vm.cpu.model
     net_data = network_data(p.nics)
-    cloud_init: dict[str, Any] = {"secretRef": {"name": _secret_name(intent)}}
+    cloud_init: CloudInitNoCloud = {"secretRef": {"name": _secret_name(intent)}}
     if len(net_data.encode()) <= INLINE_NETWORK_DATA_LIMIT:
         cloud_init["networkData"] = net_data
     else:  # pragma: no cover - needs dozens of NICs
         cloud_init["networkDataSecretRef"] = {"name": _secret_name(intent)}
-    template_spec: dict[str, Any] = {}
+    template_spec: TemplateSpec = {}
     if vm.architecture:
         template_spec["architecture"] = vm.architecture
     template_spec["domain"] = {
@@ -313,17 +357,17 @@ def _virtual_machine(p: Plan) -> dict[str, Any]:
         template_spec["nodeSelector"] = dict(vm.node_selector)
     template_spec["networks"] = [_network(nic) for nic in p.nics]
     if vm.disk.kind is DiskKind.DATA_VOLUME:
-        root: dict[str, Any] = {"name": disk_name, "dataVolume": {"name": disk_name}}
+        root: Volume = {"name": disk_name, "dataVolume": {"name": disk_name}}
     else:
         root = {"name": disk_name, "containerDisk": {"image": vm.image}}
     template_spec["volumes"] = [root, {"name": "cloudinitdisk", "cloudInitNoCloud": cloud_init}]
-    template_meta: dict[str, Any] = {"labels": {"kubevirt.io/vm": intent.name}}
+    template_meta: TemplateMetadata = {"labels": {"kubevirt.io/vm": intent.name}}
     annotations = _template_annotations(p)
     if annotations:
         template_meta["annotations"] = annotations
-    spec: dict[str, Any] = {"runStrategy": vm.run_strategy}
+    spec: VmSpec = {"runStrategy": vm.run_strategy}
     if vm.disk.kind is DiskKind.DATA_VOLUME:
-        pvc: dict[str, Any] = {
+        pvc: PersistentVolumeClaimSpec = {
             "accessModes": [vm.disk.access_mode],
             "resources": {"requests": {"storage": vm.disk.size}},
         }

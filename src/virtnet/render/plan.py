@@ -90,21 +90,35 @@ def _nic_loc(i: int, field: str | None = None) -> Location:
 def plan(intent: Intent) -> Plan:
     """Check the intent against its mode and versions and resolve every derived name."""
     caps = capabilities(intent.mode, intent.cni, intent.versions, intent.passt)
-    support = caps.binding
+    sp = SpiderPoolFeatures.of(intent.versions.spiderpool)
+    _version_checks(intent, caps, sp)
+    nics = _intent_nics(intent, caps)
     warnings: list[str] = []
+    planned = _plan_nics(intent, caps, nics, warnings)
+    _check_pool_overlaps(planned, {i: at for i, (at, _nic) in enumerate(nics)})
+    warnings += _vm_checks(intent, caps, planned)
+    return Plan(intent=intent, capabilities=caps, spiderpool=sp, nics=tuple(planned), warnings=tuple(warnings))
+
+
+def _version_checks(intent: Intent, caps: ModeCapabilities, sp: SpiderPoolFeatures) -> None:
+    """The binding must be usable on the KubeVirt version, unnamed ippools entries need SpiderPool v0.8.2."""
+    support = caps.binding
     if not support.usable:
         raise InputError(
             f"{support.binding.title} cannot be used with KubeVirt {intent.versions.kubevirt}: {support.reason}",
             Location(path="spec.options.passt" if intent.passt else "spec.versions.kubevirt"),
         )
-    sp = SpiderPoolFeatures.of(intent.versions.spiderpool)
     if intent.pool_naming is PoolNaming.ORDERED and not sp.unnamed_ippools_entries:
         raise InputError(
             f"SpiderPool {sp.version} needs an interface name on every ipam.spidernet.io/ippools entry "
             "(unnamed entries arrived in v0.8.2); use ippoolInterfaces: named",
             Location(path="spec.options.ippoolInterfaces"),
         )
-    # (index in the intent, NIC): masquerade gets its pod-network NIC even when only OVS NICs are given
+
+
+def _intent_nics(intent: Intent, caps: ModeCapabilities) -> list[tuple[int, NicIntent]]:
+    """(index in the intent, NIC) of every NIC the VM gets: masquerade gets its pod-network NIC (-1) even when only
+    OVS NICs are given; the other modes need one. Checks what the mode allows of the first and second NIC."""
     nics = list(enumerate(intent.nics))
     if intent.mode is Mode.MASQUERADE and (not nics or nics[0][1].bridge):
         nics.insert(0, (-1, NicIntent()))
@@ -123,11 +137,17 @@ def plan(intent: Intent) -> Plan:
             "network and takes no SpiderPool pool; use ippoolInterfaces: named",
             Location(path="spec.options.ippoolInterfaces"),
         )
+    return nics
 
+
+def _plan_nics(
+    intent: Intent, caps: ModeCapabilities, nics: list[tuple[int, NicIntent]], warnings: list[str]
+) -> list[NicPlan]:
+    """Every NIC planned; names, MACs and pools must differ between NICs."""
     planned: list[NicPlan] = []
     seen_names: dict[str, int] = {}
     seen_macs: dict[str, int] = {}
-    seen_pools: dict[str, tuple[int, PoolSpec | None]] = {}
+    seen_pools: dict[str, int] = {}
     for i, (at, nic) in enumerate(nics):
         nic_plan = _plan_nic(intent, caps, i, at, nic, warnings, secondaries=len(nics) > 1)
         if nic_plan.name in seen_names:
@@ -143,16 +163,21 @@ def plan(intent: Intent) -> Plan:
             )
         seen_macs[nic_plan.mac] = at
         for pool in nic_plan.pools:
-            if pool.name in seen_pools and seen_pools[pool.name][0] != at:
+            if pool.name in seen_pools and seen_pools[pool.name] != at:
                 raise InputError(
-                    f"pool '{pool.name}' is already given to {_nic_word(seen_pools[pool.name][0])}; "
+                    f"pool '{pool.name}' is already given to {_nic_word(seen_pools[pool.name])}; "
                     "each NIC needs pools of its own",
                     _nic_loc(at, "pools"),
                 )
-            seen_pools[pool.name] = (at, pool.spec)
+            seen_pools[pool.name] = at
         planned.append(nic_plan)
+    return planned
 
-    _check_pool_overlaps(planned, {i: at for i, (at, _nic) in enumerate(nics)})
+
+def _vm_checks(intent: Intent, caps: ModeCapabilities, planned: list[NicPlan]) -> list[str]:
+    """What the planned NICs mean for the VM: bridge NICs get no IPv6 by DHCP, LiveMigrate needs a migratable mode
+    and disk, somebody must be able to log in. Returns the warnings."""
+    warnings: list[str] = []
     if any(6 in n.families for n in planned if n.binding is Binding.BRIDGE):
         warnings.append(
             "KubeVirt's DHCP hands bridge NICs IPv4 only: configure IPv6 in the guest yourself "
@@ -174,7 +199,7 @@ def plan(intent: Intent) -> Plan:
         warnings.append("a password is written into the cloud-init Secret: prefer SSH keys; root login stays disabled")
     if not intent.cloud_init.ssh_authorized_keys and not intent.cloud_init.has_password:
         warnings.append("no SSH key and no password: nobody will be able to log in to this VM")
-    return Plan(intent=intent, capabilities=caps, spiderpool=sp, nics=tuple(planned), warnings=tuple(warnings))
+    return warnings
 
 
 def _masquerade_checks(first: tuple[int, NicIntent]) -> None:
@@ -219,9 +244,8 @@ def _plan_nic(
 ) -> NicPlan:
     """NIC ``i`` of the plan, from the intent's NIC ``at`` (-1: masquerade's implied pod-network NIC);
     ``secondaries``: other NICs follow this one."""
-    mode = intent.mode
     primary = i == 0
-    on_pod_network = primary and mode in (Mode.MASQUERADE, Mode.PASST)
+    on_pod_network = primary and intent.mode in (Mode.MASQUERADE, Mode.PASST)
     if on_pod_network:
         binding, cni = caps.binding.binding, intent.cni
     else:  # bridge mode, and the OVS NICs that follow a masquerade or passt primary
@@ -233,95 +257,17 @@ def _plan_nic(
         problem = interface_name_problem(value) if value is not None else None
         if problem:
             raise InputError(problem, _nic_loc(at, field))
-    nad_ns: str | None
-    nad_name: str | None
-    render_smc = default_cni_nad = False
-    if mode is Mode.MASQUERADE and on_pod_network:
-        nad_ns = nad_name = None
-        if nic.network:
-            nad_ns, nad_name = split_ref(nic.network, intent.namespace)
-        elif intent.spiderpool_installed and intent.cni in DEFAULT_CNI_NADS and not secondaries:
-            # Only a single-NIC VM names SpiderPool's default NAD (as SpiderPool's KubeVirt guide does): with OVS
-            # NICs the input holds SpiderMultusConfigs, and a NAD that spiderpool-init creates is not among them,
-            # so the pod network stays Multus's cluster default network, which is the same CNI.
-            nad_ns, nad_name = intent.spiderpool_namespace, DEFAULT_CNI_NADS[intent.cni]
-            default_cni_nad = True
+    if intent.mode is Mode.MASQUERADE and on_pod_network:
+        nad = _pod_network_nad(intent, nic, secondaries=secondaries)
     elif nic.network:
-        nad_ns, nad_name = split_ref(nic.network, intent.namespace)
-        for field in ("master", "bridge", "multus_config"):
-            if getattr(nic, field):
-                key = "multusConfig" if field == "multus_config" else field
-                raise InputError(
-                    f"'{key}' describes a SpiderMultusConfig to render, but 'network' already names an existing "
-                    f"one ({nic.network}); give one or the other",
-                    _nic_loc(at, key),
-                )
+        nad = _existing_network(intent, nic, at)
     else:
-        render_smc = True
-        nad_ns = intent.spiderpool_namespace
-        if cni in (Cni.MACVLAN, Cni.IPVLAN):
-            if not nic.master:
-                raise InputError(
-                    f"a {cni.value} NIC needs the node's parent interface (master=, e.g. master=ens192) or "
-                    "an existing network (network=namespace/name)",
-                    _nic_loc(at, "master"),
-                )
-            if nic.bridge:
-                raise InputError(
-                    f"'bridge' is for ovs; the first NIC of a passt VM is {cni.value}, which uses 'master' (OVS NICs "
-                    "may follow it)",
-                    _nic_loc(at, "bridge"),
-                )
-            # SpiderPool's ifacer creates the VLAN sub-interface '<master>.<vlanID>' on the node
-            # (SP@v1.2.2:cmd/ifacer/cmd/utils.go getVlanIfaceName), which must fit IFNAMSIZ as well.
-            sub = f"{nic.master}.{vlan}"
-            if vlan and len(sub.encode()) >= IFNAMSIZ:
-                raise InputError(
-                    f"VLAN {vlan} on master '{nic.master}' makes SpiderPool create the sub-interface '{sub}' "
-                    f"({len(sub.encode())} bytes), longer than Linux allows ({IFNAMSIZ - 1}); use a NIC with a "
-                    "shorter name or an existing network (network=namespace/name)",
-                    _nic_loc(at, "vlan"),
-                )
-            default_smc = f"{cni.value}-{nic.master}" + (f"-vlan{vlan}" if vlan else "")
-        else:
-            if nic.master and mode is Mode.PASST:
-                raise InputError(
-                    f"mode passt gives a VM exactly one NIC on {intent.cni.value} (passt binds only the pod network); "
-                    "the NICs after it are OVS networks bound with bridge (bridge=), because bridge binding does not "
-                    "work over macvlan/ipvlan",
-                    _nic_loc(at, "master"),
-                )
-            if not nic.bridge:
-                raise InputError(
-                    "an ovs NIC needs the node's OVS bridge (bridge=, e.g. bridge=br1) or an existing network "
-                    "(network=namespace/name)",
-                    _nic_loc(at, "bridge"),
-                )
-            if nic.master:
-                raise InputError("'master' is for macvlan/ipvlan; ovs uses 'bridge'", _nic_loc(at, "master"))
-            default_smc = f"ovs-vlan{vlan}" if vlan else f"ovs-{nic.bridge}"
-        nad_name = nic.multus_config or default_smc.lower().replace("_", "-").replace(".", "-")
-        if not is_dns1123_subdomain(nad_name):
-            field = "multusConfig" if nic.multus_config else ("master" if nic.master else "bridge")
-            raise InputError(
-                f"'{nad_name}' is not a valid SpiderMultusConfig name; set multusConfig to a lower-case DNS name",
-                _nic_loc(at, field),
-            )
-    pools = tuple(_plan_pool(intent, at, j, p, nad_name or name, warnings) for j, p in enumerate(nic.pools))
-    families = [p.family for p in pools]
-    if len(set(families)) != len(families):
-        raise InputError("a NIC takes at most one IPv4 and one IPv6 pool", _nic_loc(at, "pools"))
-    if not (mode is Mode.MASQUERADE and on_pod_network) and not pools and render_smc:
-        raise InputError(
-            "this NIC needs a pool for its fixed IP: give subnet=, gateway= and ips= (see `virtnet pool suggest`) "
-            "or pool=NAME of an existing SpiderIPPool",
-            _nic_loc(at, "pools"),
-        )
+        nad = _Nad(intent.spiderpool_namespace, _multus_config_name(intent, nic, at, cni, vlan), True)
+    pools = _nic_pools(intent, nic, at, nad.name or name, warnings, needs_pool=nad.render_multus_config)
     if nic.mac:
         problem = mac_problem(nic.mac, masquerade=binding is Binding.MASQUERADE)
         if problem:
             raise InputError(f"NIC '{name}' {problem}", _nic_loc(at, "mac"))
-    mac = nic.mac or mac_address(intent.namespace, intent.name, name)
     return NicPlan(
         index=i,
         name=name,
@@ -330,16 +276,135 @@ def _plan_nic(
         cni=cni,
         on_pod_network=on_pod_network,
         pod_interface=pod_interface_name(name, primary=primary),
-        mac=mac,
-        nad_namespace=nad_ns,
-        nad_name=nad_name,
-        render_multus_config=render_smc,
+        mac=nic.mac or mac_address(intent.namespace, intent.name, name),
+        nad_namespace=nad.namespace,
+        nad_name=nad.name,
+        render_multus_config=nad.render_multus_config,
         master=nic.master,
         bridge=nic.bridge,
         vlan=vlan,
         pools=pools,
-        default_cni_nad=default_cni_nad,
+        default_cni_nad=nad.default_cni_nad,
     )
+
+
+@dataclass(frozen=True)
+class _Nad:
+    """The NetworkAttachmentDefinition a NIC's network is (none: Multus's cluster default network)."""
+
+    namespace: str | None = None
+    name: str | None = None
+    render_multus_config: bool = False  # virtnet renders the SpiderMultusConfig that makes it
+    default_cni_nad: bool = False  # the NAD of SpiderPool's default SpiderMultusConfig for the cluster CNI
+
+
+def _pod_network_nad(intent: Intent, nic: NicIntent, *, secondaries: bool) -> _Nad:
+    """masquerade's pod network: the NAD the NIC names, else SpiderPool's default one for the cluster CNI."""
+    if nic.network:
+        return _Nad(*split_ref(nic.network, intent.namespace))
+    if intent.spiderpool_installed and intent.cni in DEFAULT_CNI_NADS and not secondaries:
+        # Only a single-NIC VM names SpiderPool's default NAD (as SpiderPool's KubeVirt guide does): with OVS
+        # NICs the input holds SpiderMultusConfigs, and a NAD that spiderpool-init creates is not among them,
+        # so the pod network stays Multus's cluster default network, which is the same CNI.
+        return _Nad(intent.spiderpool_namespace, DEFAULT_CNI_NADS[intent.cni], default_cni_nad=True)
+    return _Nad()
+
+
+def _existing_network(intent: Intent, nic: NicIntent, at: int) -> _Nad:
+    """The existing NAD ``network`` names; the keys of a SpiderMultusConfig to render contradict it."""
+    assert nic.network is not None
+    namespace, name = split_ref(nic.network, intent.namespace)
+    for field in ("master", "bridge", "multus_config"):
+        if getattr(nic, field):
+            key = "multusConfig" if field == "multus_config" else field
+            raise InputError(
+                f"'{key}' describes a SpiderMultusConfig to render, but 'network' already names an existing "
+                f"one ({nic.network}); give one or the other",
+                _nic_loc(at, key),
+            )
+    return _Nad(namespace, name)
+
+
+def _multus_config_name(intent: Intent, nic: NicIntent, at: int, cni: Cni, vlan: int) -> str:
+    """The SpiderMultusConfig to render (and its NAD): ``multusConfig``, else named after the master or bridge and
+    the VLAN."""
+    if cni in (Cni.MACVLAN, Cni.IPVLAN):
+        default = _underlay_config_name(nic, at, cni, vlan)
+    else:
+        default = _ovs_config_name(intent, nic, at, vlan)
+    name = nic.multus_config or default.lower().replace("_", "-").replace(".", "-")
+    if not is_dns1123_subdomain(name):
+        field = "multusConfig" if nic.multus_config else ("master" if nic.master else "bridge")
+        raise InputError(
+            f"'{name}' is not a valid SpiderMultusConfig name; set multusConfig to a lower-case DNS name",
+            _nic_loc(at, field),
+        )
+    return name
+
+
+def _underlay_config_name(nic: NicIntent, at: int, cni: Cni, vlan: int) -> str:
+    """A macvlan/ipvlan NIC: on ``master`` (and its VLAN sub-interface)."""
+    if not nic.master:
+        raise InputError(
+            f"a {cni.value} NIC needs the node's parent interface (master=, e.g. master=ens192) or "
+            "an existing network (network=namespace/name)",
+            _nic_loc(at, "master"),
+        )
+    if nic.bridge:
+        raise InputError(
+            f"'bridge' is for ovs; the first NIC of a passt VM is {cni.value}, which uses 'master' (OVS NICs "
+            "may follow it)",
+            _nic_loc(at, "bridge"),
+        )
+    # SpiderPool's ifacer creates the VLAN sub-interface '<master>.<vlanID>' on the node
+    # (SP@v1.2.2:cmd/ifacer/cmd/utils.go getVlanIfaceName), which must fit IFNAMSIZ as well.
+    sub = f"{nic.master}.{vlan}"
+    if vlan and len(sub.encode()) >= IFNAMSIZ:
+        raise InputError(
+            f"VLAN {vlan} on master '{nic.master}' makes SpiderPool create the sub-interface '{sub}' "
+            f"({len(sub.encode())} bytes), longer than Linux allows ({IFNAMSIZ - 1}); use a NIC with a "
+            "shorter name or an existing network (network=namespace/name)",
+            _nic_loc(at, "vlan"),
+        )
+    return f"{cni.value}-{nic.master}" + (f"-vlan{vlan}" if vlan else "")
+
+
+def _ovs_config_name(intent: Intent, nic: NicIntent, at: int, vlan: int) -> str:
+    """An ovs NIC: on ``bridge`` (a passt VM's NICs after the first are OVS networks)."""
+    if nic.master and intent.mode is Mode.PASST:
+        raise InputError(
+            f"mode passt gives a VM exactly one NIC on {intent.cni.value} (passt binds only the pod network); "
+            "the NICs after it are OVS networks bound with bridge (bridge=), because bridge binding does not "
+            "work over macvlan/ipvlan",
+            _nic_loc(at, "master"),
+        )
+    if not nic.bridge:
+        raise InputError(
+            "an ovs NIC needs the node's OVS bridge (bridge=, e.g. bridge=br1) or an existing network "
+            "(network=namespace/name)",
+            _nic_loc(at, "bridge"),
+        )
+    if nic.master:
+        raise InputError("'master' is for macvlan/ipvlan; ovs uses 'bridge'", _nic_loc(at, "master"))
+    return f"ovs-vlan{vlan}" if vlan else f"ovs-{nic.bridge}"
+
+
+def _nic_pools(
+    intent: Intent, nic: NicIntent, at: int, base: str, warnings: list[str], *, needs_pool: bool
+) -> tuple[PoolPlan, ...]:
+    """The NIC's pools (new ones named after ``base``): at most one per IP family; ``needs_pool``: a NIC on a
+    SpiderMultusConfig virtnet renders needs one for its fixed IP."""
+    pools = tuple(_plan_pool(intent, at, j, p, base, warnings) for j, p in enumerate(nic.pools))
+    families = [p.family for p in pools]
+    if len(set(families)) != len(families):
+        raise InputError("a NIC takes at most one IPv4 and one IPv6 pool", _nic_loc(at, "pools"))
+    if needs_pool and not pools:
+        raise InputError(
+            "this NIC needs a pool for its fixed IP: give subnet=, gateway= and ips= (see `virtnet pool suggest`) "
+            "or pool=NAME of an existing SpiderIPPool",
+            _nic_loc(at, "pools"),
+        )
+    return pools
 
 
 def _plan_pool(intent: Intent, i: int, j: int, pool: PoolIntent, base: str, warnings: list[str]) -> PoolPlan:

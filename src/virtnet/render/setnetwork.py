@@ -26,8 +26,8 @@ import binascii
 import copy
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from typing import Any, Literal, NamedTuple
 
 import yaml
 
@@ -46,6 +46,8 @@ from virtnet.render.bundle import Bundle, render_bundle
 from virtnet.render.plan import NicPlan
 
 Obj = dict[str, Any]
+# An object as read from a file or the cluster: any shape (each field is checked where it is read).
+Manifest = Mapping[str, Any]
 When = Literal["none", "now", "next-start", "restart"]
 
 NETWORK_ANNOTATIONS = (keys.DEFAULT_NETWORK, keys.IPPOOLS, keys.IPPOOL, keys.DEFAULT_ROUTE_NIC)
@@ -81,54 +83,58 @@ class Context:
     """What is known besides the VM. ``known`` names the kinds whose every object was read (a pool that is not in
     ``pools`` then does not exist); ``live`` means the VMI and SpiderEndpoint were looked up (absent = none)."""
 
-    pools: tuple[Mapping[str, Any], ...] = ()
-    multus_configs: tuple[Mapping[str, Any], ...] = ()
-    nads: tuple[Mapping[str, Any], ...] = ()
+    pools: tuple[Manifest, ...] = ()
+    multus_configs: tuple[Manifest, ...] = ()
+    nads: tuple[Manifest, ...] = ()
     known: frozenset[str] = frozenset()
-    kubevirt: Mapping[str, Any] | None = None  # the live KubeVirt CR: cluster defaults, rollout strategy, gates
-    vmi: Mapping[str, Any] | None = None
-    endpoint: Mapping[str, Any] | None = None  # the VM's SpiderEndpoint (named after the VMI = the VM)
-    secrets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # readable Secrets of the VM's namespace
+    kubevirt: Manifest | None = None  # the live KubeVirt CR: cluster defaults, rollout strategy, gates
+    vmi: Manifest | None = None
+    endpoint: Manifest | None = None  # the VM's SpiderEndpoint (named after the VMI = the VM)
+    secrets: Mapping[str, Manifest] = field(default_factory=dict)  # readable Secrets of the VM's namespace
     live: bool = False
     update_secret: bool = False
 
 
+class _Record:
+    """A part of the result that says itself as JSON: each field under its ``json`` name (default: its own); a
+    field with a default is left out while it is empty."""
+
+    def to_dict(self) -> dict[str, str]:
+        assert is_dataclass(self)
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value or f.default is MISSING:
+                out[f.metadata.get("json", f.name)] = value
+        return out
+
+
 @dataclass(frozen=True)
-class Refusal:
+class Refusal(_Record):
     """What would break the VM, why, and what to do instead."""
 
     reason: str
     source: str = ""
     hint: str = ""
 
-    def to_dict(self) -> dict[str, str]:
-        out = {"reason": self.reason}
-        if self.source:
-            out["source"] = self.source
-        if self.hint:
-            out["hint"] = self.hint
-        return out
-
     def __str__(self) -> str:
         return self.reason + (f" ({self.source})" if self.source else "") + (f"; {self.hint}" if self.hint else "")
 
 
 @dataclass(frozen=True)
-class Change:
-    path: str
-    summary: str
+class Change(_Record):
+    """One field of the VM (or a Secret's key) the edit changes, and how: ``old → new``, ``set to …``, …"""
 
-    def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "change": self.summary}
+    path: str
+    summary: str = field(metadata={"json": "change"})
 
 
 @dataclass(frozen=True)
-class Reason:
-    text: str
-    source: str
+class Reason(_Record):
+    """Why the edit takes effect when it does, with the upstream source that says so."""
 
-    def to_dict(self) -> dict[str, str]:
-        return {"reason": self.text, "source": self.source}
+    text: str = field(metadata={"json": "reason"})
+    source: str
 
 
 @dataclass(frozen=True)
@@ -142,32 +148,21 @@ class Effect:
     condition: str = ""  # what KubeVirt shows (the RestartRequired condition) on this version
     how: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"when": self.when, "vm": self.running, "reasons": [r.to_dict() for r in self.reasons]}
-        if self.condition:
-            out["kubevirt"] = self.condition
-        if self.how:
-            out["how"] = self.how
-        return out
+    def to_dict(self) -> dict[str, object]:
+        shown = {"kubevirt": self.condition, "how": self.how}
+        reasons = [r.to_dict() for r in self.reasons]
+        return {"when": self.when, "vm": self.running, "reasons": reasons, **{k: v for k, v in shown.items() if v}}
 
 
 @dataclass(frozen=True)
-class IpNote:
+class IpNote(_Record):
     """What happens to one NIC's address."""
 
     nic: str
-    pod_interface: str
-    text: str
+    pod_interface: str = field(metadata={"json": "podInterface"})
+    text: str = field(metadata={"json": "ip"})
     release: str = ""
     source: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        out = {"nic": self.nic, "podInterface": self.pod_interface, "ip": self.text}
-        if self.release:
-            out["release"] = self.release
-        if self.source:
-            out["source"] = self.source
-        return out
 
 
 @dataclass(frozen=True)
@@ -209,7 +204,7 @@ class Edit:
         meta = self.original.get("metadata") or {}
         return f"VirtualMachine {meta.get('namespace') or 'default'}/{meta.get('name')}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         meta = self.original.get("metadata") or {}
         return {
             "vm": {"namespace": meta.get("namespace"), "name": meta.get("name")},
@@ -225,7 +220,7 @@ class Edit:
         }
 
 
-def _identity(obj: Mapping[str, Any]) -> dict[str, Any]:
+def _identity(obj: Manifest) -> dict[str, object]:
     meta = obj.get("metadata") or {}
     return {
         "apiVersion": obj.get("apiVersion"),
@@ -241,8 +236,8 @@ def _identity(obj: Mapping[str, Any]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class _Nic:
     name: str
-    iface: Mapping[str, Any] | None
-    net: Mapping[str, Any] | None
+    iface: Manifest | None
+    net: Manifest | None
     primary: bool
     implicit: bool = False  # KubeVirt's auto-attached pod network (no interfaces, no networks)
 
@@ -270,7 +265,7 @@ class _Nic:
         return "?"
 
 
-def _old_nics(tspec: Mapping[str, Any]) -> list[_Nic]:
+def _old_nics(tspec: Manifest) -> list[_Nic]:
     devices = _map(_map(tspec.get("domain")).get("devices"))
     ifaces = [x for x in _list(devices.get("interfaces")) if isinstance(x, Mapping)]
     nets = {str(n.get("name")): n for n in _list(tspec.get("networks")) if isinstance(n, Mapping)}
@@ -300,7 +295,7 @@ def _guest_index(nics: Sequence[_Nic]) -> dict[str, int]:
 # --- reuse of existing pools and SpiderMultusConfigs ------------------------------------------------------------
 
 
-def _pool_spec(obj: Mapping[str, Any]) -> PoolSpec | None:
+def _pool_spec(obj: Manifest) -> PoolSpec | None:
     try:
         return PoolSpec.from_manifest(obj)
     except InputError:
@@ -320,13 +315,13 @@ def _new_pool_spec(pool: PoolIntent) -> PoolSpec | None:
         return None  # the plan reports it, naming the flag
 
 
-def _smc_block(smc: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+def _smc_block(smc: Manifest) -> tuple[str, Manifest]:
     spec = _map(smc.get("spec"))
     cni = str(spec.get("cniType") or "")
     return cni, _map(spec.get(cni))
 
 
-def _smc_matches(smc: Mapping[str, Any], cni: Cni, nic: NicIntent) -> bool:
+def _smc_matches(smc: Manifest, cni: Cni, nic: NicIntent) -> bool:
     kind, block = _smc_block(smc)
     if kind != cni.value:
         return False
@@ -336,7 +331,7 @@ def _smc_matches(smc: Mapping[str, Any], cni: Cni, nic: NicIntent) -> bool:
     return block.get("bridge") == nic.bridge and int(block.get("vlan") or 0) == int(nic.vlan or 0)
 
 
-def _nad_name_of(smc: Mapping[str, Any]) -> str:
+def _nad_name_of(smc: Manifest) -> str:
     meta = _map(smc.get("metadata"))
     cr = _map(meta.get("annotations")).get(keys.CR_NAME)
     return str(cr) if isinstance(cr, str) and cr else str(meta.get("name"))
@@ -509,7 +504,7 @@ def _nad_known(ref: str, ctx: Context) -> bool:
 # --- the edit ------------------------------------------------------------------------------------------------
 
 
-def _check_vm(vm: Any) -> None:
+def _check_vm(vm: object) -> None:
     if not isinstance(vm, Mapping) or vm.get("kind") != "VirtualMachine":
         raise InputError("expected a VirtualMachine (kind: VirtualMachine)", Location(path="kind"))
     if str(vm.get("apiVersion", "")).partition("/")[0] != "kubevirt.io":
@@ -548,7 +543,7 @@ def _target_nics(intent: Intent, old: Sequence[_Nic]) -> tuple[NicIntent, ...]:
     return tuple(out)
 
 
-def _interface(old: Mapping[str, Any] | None, rendered: Mapping[str, Any], binding: Binding) -> Obj:
+def _interface(old: Manifest | None, rendered: Manifest, binding: Binding) -> Obj:
     """The rendered interface, with what the NIC had and the new binding still honours."""
     if old is None:
         return dict(copy.deepcopy(rendered))
@@ -579,7 +574,7 @@ def _interface(old: Mapping[str, Any] | None, rendered: Mapping[str, Any], bindi
     return out
 
 
-def _network(old: Mapping[str, Any] | None, rendered: Mapping[str, Any]) -> Obj:
+def _network(old: Manifest | None, rendered: Manifest) -> Obj:
     if old is not None and "pod" in old and "pod" in rendered:
         return {**copy.deepcopy(dict(rendered)), "pod": copy.deepcopy(old["pod"])}  # keeps vmNetworkCIDR
     return dict(copy.deepcopy(rendered))
@@ -590,7 +585,7 @@ def _template(vm: Obj) -> Obj:
     return template
 
 
-def edit_vm(vm: Mapping[str, Any], intent: Intent, ctx: Context | None = None) -> Edit:
+def edit_vm(vm: Manifest, intent: Intent, ctx: Context | None = None) -> Edit:
     """Move ``vm`` to the network described by ``intent``. Raises :class:`InputError` for a target that cannot be
     rendered (the flags' fault); everything that would break the VM is returned in ``Edit.refusals``."""
     ctx = ctx or Context()
@@ -684,9 +679,10 @@ def edit_vm(vm: Mapping[str, Any], intent: Intent, ctx: Context | None = None) -
     # annotations
     _edit_annotations(edit, new_vm, tmeta_r)
 
-    _refusals(edit, original, new_vm, target, plan.nics, old, ctx)
-    edit.effect = _effect(edit, original, new_vm, target, ctx)
-    edit.ips = _ips(original, new_vm, target, plan.nics, old, ctx)
+    case = _Case(edit, target, plan.nics, old, ctx)
+    _refusals(case)
+    edit.effect = _effect(case)
+    edit.ips = _ips(case)
     return edit
 
 
@@ -700,7 +696,7 @@ def _mac_given(intent: Intent, nic: NicPlan) -> bool:
     return any(n.name == nic.name and n.mac for n in intent.nics)
 
 
-def _annotation_changed(original: Mapping[str, Any], tmeta_r: Mapping[str, Any], nic: NicPlan) -> bool:
+def _annotation_changed(original: Manifest, tmeta_r: Manifest, nic: NicPlan) -> bool:
     """For the primary NIC on the pod network, the Multus default network (the annotation) is part of its network."""
     if not nic.primary:
         return False
@@ -709,7 +705,7 @@ def _annotation_changed(original: Mapping[str, Any], tmeta_r: Mapping[str, Any],
     return old != new
 
 
-def _describe_nics(items: Sequence[Mapping[str, Any]]) -> str:
+def _describe_nics(items: Sequence[Manifest]) -> str:
     parts = []
     for x in items:
         binding = next((k for k in BINDING_KEYS if k in x), None)
@@ -743,7 +739,7 @@ def _replace_list(edit: Edit, parent: Obj, key: str, items: list[Obj], path: str
     edit.changes.append(Change(path, summary))
 
 
-def _edit_annotations(edit: Edit, vm: Obj, tmeta_r: Mapping[str, Any]) -> None:
+def _edit_annotations(edit: Edit, vm: Obj, tmeta_r: Manifest) -> None:
     template = _template(vm)
     rendered = {k: v for k, v in _map(tmeta_r.get("annotations")).items() if k in NETWORK_ANNOTATIONS}
     tmeta = template.get("metadata")
@@ -782,7 +778,7 @@ def _edit_annotations(edit: Edit, vm: Obj, tmeta_r: Mapping[str, Any]) -> None:
 # --- networkData -------------------------------------------------------------------------------------------------
 
 
-def _cloud_init(tspec: Mapping[str, Any]) -> list[tuple[int, str, Obj]]:
+def _cloud_init(tspec: Manifest) -> list[tuple[int, str, Obj]]:
     out = []
     for i, vol in enumerate(_list(tspec.get("volumes"))):
         if not isinstance(vol, dict):
@@ -793,7 +789,7 @@ def _cloud_init(tspec: Mapping[str, Any]) -> list[tuple[int, str, Obj]]:
     return out
 
 
-def _secret_value(secret: Mapping[str, Any]) -> tuple[str, str] | None:
+def _secret_value(secret: Manifest) -> tuple[str, str] | None:
     """(key, text) of the networkData in a Secret (``stringData`` wins over ``data``, as the API server merges)."""
     for key in SECRET_KEYS:
         text = _map(secret.get("stringData")).get(key)
@@ -969,7 +965,7 @@ def _too_big(edit: Edit, text: str, base: str) -> bool:
 # --- refusals ----------------------------------------------------------------------------------------------------
 
 
-def running_state(vm: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
+def running_state(vm: Manifest, ctx: Context) -> tuple[str, str]:
     """("running" | "stopped" | "unknown", why)."""
     if ctx.live:
         if ctx.vmi is not None:
@@ -991,15 +987,21 @@ def running_state(vm: Mapping[str, Any], ctx: Context) -> tuple[str, str]:
     return "unknown", f"runStrategy {strategy}" if strategy else "no runStrategy"
 
 
-def _refusals(
-    edit: Edit,
-    original: Mapping[str, Any],
-    vm: Obj,
-    target: Intent,
-    plans: Sequence[NicPlan],
-    old: Sequence[_Nic],
-    ctx: Context,
-) -> None:
+class _Case(NamedTuple):
+    """The edit and what the checks after it read: the target, its planned NICs, the VM's NICs before the edit,
+    and what is known of the cluster."""
+
+    edit: Edit
+    target: Intent
+    plans: Sequence[NicPlan]
+    old: Sequence[_Nic]
+    ctx: Context
+
+
+def _refusals(case: _Case) -> None:
+    """What would break the VM (refused, with the reason) or may surprise (warned)."""
+    edit, target, plans, old, ctx = case
+    original, vm = edit.original, edit.vm
     tspec = _map(_template(vm).get("spec"))
     caps = capabilities(target.mode, target.cni, target.versions, target.passt)
     # 1. evictionStrategy LiveMigrate (the VM's, else the cluster's) and a mode KubeVirt will not migrate
@@ -1099,18 +1101,21 @@ def _refusals(
 # --- effect ------------------------------------------------------------------------------------------------------
 
 
-def _ifaces_by_name(vm: Mapping[str, Any]) -> dict[str, Any]:
+def _ifaces_by_name(vm: Manifest) -> dict[str, object]:
     tspec = _map(_template(dict(vm)).get("spec"))
     devices = _map(_map(tspec.get("domain")).get("devices"))
     return {str(_map(i).get("name")): i for i in _list(devices.get("interfaces"))}
 
 
-def _nets_by_name(vm: Mapping[str, Any]) -> dict[str, Any]:
+def _nets_by_name(vm: Manifest) -> dict[str, object]:
     tspec = _map(_template(dict(vm)).get("spec"))
     return {str(_map(n).get("name")): n for n in _list(tspec.get("networks"))}
 
 
-def _effect(edit: Edit, original: Mapping[str, Any], vm: Obj, target: Intent, ctx: Context) -> Effect:
+def _effect(case: _Case) -> Effect:
+    """When the edit takes effect, and why."""
+    edit, target, _plans, _old, ctx = case
+    original, vm = edit.original, edit.vm
     state, why = running_state(original, ctx)
     running = f"{state} ({why})"
     kv = target.versions.kubevirt
@@ -1207,14 +1212,14 @@ def _effect(edit: Edit, original: Mapping[str, Any], vm: Obj, target: Intent, ct
     )
 
 
-def _no_state(iface: Any) -> Any:
+def _no_state(iface: object) -> dict[str, Any]:
     return {k: v for k, v in _map(iface).items() if k != "state"}
 
 
 # --- IPs -------------------------------------------------------------------------------------------------------
 
 
-def _old_pools(original: Mapping[str, Any], old: Sequence[_Nic]) -> dict[str, list[str]]:
+def _old_pools(original: Manifest, old: Sequence[_Nic]) -> dict[str, list[str]]:
     """Pod interface → the pools the VM asked for before the edit (ipam.spidernet.io/ippools, else ippool)."""
     annotations = _map(_map(_template(dict(original)).get("metadata")).get("annotations"))
     out: dict[str, list[str]] = {}
@@ -1232,14 +1237,10 @@ def _old_pools(original: Mapping[str, Any], old: Sequence[_Nic]) -> dict[str, li
     return out
 
 
-def _ips(
-    original: Mapping[str, Any],
-    vm: Obj,
-    target: Intent,
-    plans: Sequence[NicPlan],
-    old: Sequence[_Nic],
-    ctx: Context,
-) -> list[IpNote]:
+def _ips(case: _Case) -> list[IpNote]:
+    """What happens to each NIC's address (and to addresses SpiderPool keeps for NICs that go)."""
+    edit, target, plans, old, ctx = case
+    original = edit.original
     ns = str(_map(original.get("metadata")).get("namespace") or target.namespace)
     name = target.name
     endpoint_name = f"SpiderEndpoint {ns}/{name}"

@@ -5,6 +5,8 @@ from virtnet.lint.rules import (  # noqa: F401
     duplicates,
     interfaces,
     ippool,
+    ippool_fields,
+    ippool_overlap,
     kubevirt,
     multus,
     multusconfig,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from virtnet.lint.context import LintContext
 from virtnet.lint.model import LintObject, ObjectRef, Severity, Violation
 from virtnet.lint.registry import rule
 
@@ -25,7 +25,7 @@ class Place:
     file: str | None
     line: int | None
     column: int | None
-    annotations: Mapping[str, Any]
+    annotations: Mapping[str, object]  # read only for suppressions
 
     @classmethod
     def of(cls, obj: LintObject) -> Place:
@@ -50,7 +50,7 @@ class Place:
     references=("kubectl apply: an object is identified by apiVersion group, kind, namespace and name",),
     kinds=(),
 )  # fmt: skip
-def duplicate_object(obj: LintObject, ctx: Any) -> Iterator[Violation]:
+def duplicate_object(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     return iter(())  # never dispatched per kind: see duplicate_violations
 
 

@@ -10,7 +10,7 @@ vmi-create-admitter.go``, ``KV@v1.9.0:pkg/network/admitter/``), Go's ``net.Parse
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from virtnet.lint.context import DEFAULT_NETWORK_ANNOTATION, LintContext, Workload, workload_of
@@ -18,25 +18,20 @@ from virtnet.lint.model import LintObject, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.lint.rules.kubevirt import binding_of
 from virtnet.lint.rules.multus import parse_network_selection
-from virtnet.model.capabilities import Binding
+from virtnet.model.capabilities import IGB_MODEL_FIRST, Binding
 from virtnet.model.identity import mac_problem
 from virtnet.model.identity import parse_mac as parse_mac  # Go net.ParseMAC; importable from here as before
-from virtnet.model.manifest import as_map
-from virtnet.model.versions import V, Version
+from virtnet.model.manifest import as_int, as_map
+from virtnet.model.versions import Version
 
 UG_INTERFACES = "UG:docs/network/interfaces_and_networks.md"
 VALID_MODELS = ("e1000", "e1000e", "ne2k_pci", "pcnet", "rtl8139", "virtio")
-IGB_FIRST = V("v1.9.0")
 PCI_ADDRESS = re.compile(r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$")
 ACPI_INDEX_MAX = 16383
 
 
 def allowed_models(kv: Version) -> tuple[str, ...]:
-    return (*VALID_MODELS, "igb") if kv >= IGB_FIRST else VALID_MODELS
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return (*VALID_MODELS, "igb") if kv >= IGB_MODEL_FIRST else VALID_MODELS
 
 
 @rule(
@@ -92,7 +87,7 @@ def interface_fields_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Viol
                     )
                 else:
                     pci_seen[pci.lower()] = name
-            index = _int(iface.get("acpiIndex"))
+            index = as_int(iface.get("acpiIndex"))
             if index is None or index == 0:
                 continue
             if index < 0:
@@ -117,7 +112,7 @@ def interface_fields_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Viol
                 acpi_seen[index] = name
 
 
-def _check_mac(w: Workload, i: int, name: str, mac: str, iface: Any) -> Iterator[Violation]:
+def _check_mac(w: Workload, i: int, name: str, mac: str, iface: Mapping[str, Any]) -> Iterator[Violation]:
     # the same check `virtnet new vm` / `virtnet render` make on an intent's MAC (virtnet.model.identity)
     binding, _key = binding_of(iface)
     problem = mac_problem(mac, masquerade=binding is Binding.MASQUERADE)

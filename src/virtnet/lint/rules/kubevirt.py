@@ -12,11 +12,20 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from virtnet.lint.context import LintContext, Workload, workload_of
-from virtnet.lint.model import LintObject, Severity, Violation
+from virtnet.lint.model import LintObject, Path, Severity, Violation
 from virtnet.lint.registry import rule
-from virtnet.model.capabilities import Binding, BindingSupport, Status, binding_support, passt_binding_for
+from virtnet.model.capabilities import (
+    BINDING_PLUGINS_FIRST,
+    PASST_CORE_LAST,
+    PLUGIN_GATE_LAST,
+    Binding,
+    BindingSupport,
+    Status,
+    binding_support,
+    passt_binding_for,
+)
 from virtnet.model.manifest import as_list, as_map
-from virtnet.model.versions import V, Version
+from virtnet.model.versions import Version
 
 BINDING_KEYS = {
     "masquerade": Binding.MASQUERADE,
@@ -156,7 +165,7 @@ def binding_network_mismatch(obj: LintObject, ctx: LintContext) -> Iterator[Viol
                     f"{binding.title} only binds the pod network, but '{iface.get('name')}' is a Multus network",
                     w.interface_path(i, key),
                 )
-            if binding is Binding.PASST_CORE and len(w.interfaces) > 1 and kv < V("v1.3.0"):
+            if binding is Binding.PASST_CORE and len(w.interfaces) > 1 and kv <= PASST_CORE_LAST:
                 yield Violation(
                     "core passt must be the VMI's only interface on this KubeVirt version",
                     w.interface_path(i, key),
@@ -172,7 +181,7 @@ _PASST_NEEDS = {
 }
 
 
-def _passt_suggestion(kv: Any) -> str:
+def _passt_suggestion(kv: Version) -> str:
     best = passt_binding_for(kv)
     return f"use `{best.interface_field}` {_PASST_NEEDS[best]}"
 
@@ -195,7 +204,7 @@ def binding_unsupported_version(obj: LintObject, ctx: LintContext) -> Iterator[V
     for w in workload_of(obj, ctx):
         for i, iface in w.interfaces:
             binding, key = binding_of(iface)
-            if key == "binding" and kv < V("v1.1.0"):
+            if key == "binding" and kv < BINDING_PLUGINS_FIRST:
                 yield Violation(f"network binding plugins need KubeVirt v1.1 or later, target is {kv}",
                                 w.interface_path(i, key))  # fmt: skip
                 continue
@@ -211,16 +220,14 @@ def binding_unsupported_version(obj: LintObject, ctx: LintContext) -> Iterator[V
             )
 
 
-def _enabled_gates(ctx: LintContext) -> set[str]:
-    assert ctx.kubevirt_cr is not None
-    dev = as_map(as_map(as_map(ctx.kubevirt_cr.data.get("spec")).get("configuration")).get("developerConfiguration"))
-    return {str(g) for g in as_list(dev.get("featureGates"))}
+def _configuration(cr: LintObject) -> Mapping[str, Any]:
+    """``spec.configuration`` of the KubeVirt CR."""
+    return as_map(as_map(cr.data.get("spec")).get("configuration"))
 
 
-def _disabled_gates(ctx: LintContext) -> set[str]:
-    assert ctx.kubevirt_cr is not None
-    dev = as_map(as_map(as_map(ctx.kubevirt_cr.data.get("spec")).get("configuration")).get("developerConfiguration"))
-    return {str(g) for g in as_list(dev.get("disabledFeatureGates"))}
+def _gates(cr: LintObject, key: str) -> set[str]:
+    """The gates listed under ``developerConfiguration.<key>`` (featureGates or disabledFeatureGates)."""
+    return {str(g) for g in as_list(as_map(_configuration(cr).get("developerConfiguration")).get(key))}
 
 
 @rule(
@@ -240,11 +247,10 @@ def feature_gate_missing(obj: LintObject, ctx: LintContext) -> Iterator[Violatio
     if ctx.kubevirt_cr is None:
         return
     kv = ctx.versions.kubevirt
-    gates = _enabled_gates(ctx)
-    disabled = _disabled_gates(ctx)
+    gates = _gates(ctx.kubevirt_cr, "featureGates")
+    disabled = _gates(ctx.kubevirt_cr, "disabledFeatureGates")
     cr = ctx.kubevirt_cr.ref
-    network_cfg = as_map(as_map(as_map(ctx.kubevirt_cr.data.get("spec")).get("configuration")).get("network"))
-    registered = as_map(network_cfg.get("binding"))
+    registered = as_map(as_map(_configuration(ctx.kubevirt_cr).get("network")).get("binding"))
     for w in workload_of(obj, ctx):
         for i, iface in w.interfaces:
             binding, key = binding_of(iface)
@@ -257,7 +263,7 @@ def feature_gate_missing(obj: LintObject, ctx: LintContext) -> Iterator[Violatio
                         f"binding plugin '{plugin}' is not registered in {cr} spec.configuration.network.binding",
                         w.interface_path(i, "binding", "name"),
                     )
-                if kv < V("v1.5.0") and "NetworkBindingPlugins" not in gates:
+                if kv <= PLUGIN_GATE_LAST and "NetworkBindingPlugins" not in gates:
                     yield Violation(f"{cr} does not enable feature gate NetworkBindingPlugins (needed before v1.5)",
                                     w.interface_path(i, "binding"))  # fmt: skip
                 continue
@@ -272,9 +278,9 @@ def feature_gate_missing(obj: LintObject, ctx: LintContext) -> Iterator[Violatio
                 yield Violation(f"{cr} lists PasstBinding in disabledFeatureGates", w.interface_path(i, key))
 
 
-def _volume_claims(w: Workload) -> list[tuple[str, Any]]:
+def _volume_claims(w: Workload) -> list[tuple[str, Path]]:
     """(claim or DataVolume name, path) of every persistent volume of the workload."""
-    out: list[tuple[str, Any]] = []
+    out: list[tuple[str, Path]] = []
     for i, vol in w.volumes:
         for key in ("persistentVolumeClaim", "dataVolume"):
             ref = as_map(vol.get(key))
@@ -296,8 +302,8 @@ def _pvc_modes(ctx: LintContext, namespace: str, name: str) -> list[str]:
     return []
 
 
-def _rwo_templates(obj: LintObject) -> dict[str, tuple[list[str], tuple[Any, ...]]]:
-    out: dict[str, tuple[list[str], tuple[Any, ...]]] = {}
+def _rwo_templates(obj: LintObject) -> dict[str, tuple[list[str], Path]]:
+    out: dict[str, tuple[list[str], Path]] = {}
     if obj.kind != "VirtualMachine":
         return out
     for i, dvt in enumerate(as_list(as_map(obj.data.get("spec")).get("dataVolumeTemplates"))):
@@ -350,8 +356,8 @@ def not_live_migratable(obj: LintObject, ctx: LintContext) -> Iterator[Violation
                 elif binding is not None and not _support(ctx, binding, kv).migratable_on_pod_network:
                     yield Violation(f"{binding.title} on the pod network is not migratable on KubeVirt {kv}", where)
                 elif binding is Binding.PASST_PLUGIN and ctx.kubevirt_cr is not None:
-                    reg = as_map(as_map(as_map(as_map(as_map(ctx.kubevirt_cr.data.get("spec")).get("configuration"))
-                                                      .get("network")).get("binding")).get("passt"))  # fmt: skip
+                    bindings = as_map(as_map(_configuration(ctx.kubevirt_cr).get("network")).get("binding"))
+                    reg = as_map(bindings.get("passt"))
                     if reg and "migration" not in reg:
                         yield Violation("the passt plugin registration has no 'migration': not migratable", where)
         rwo = _rwo_templates(obj)

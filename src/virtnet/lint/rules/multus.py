@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import weakref
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -23,8 +22,9 @@ from virtnet.lint.context import CR_NAME_ANNOTATION, DEFAULT_NETWORK_ANNOTATION,
 from virtnet.lint.model import LintObject, Path, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.lint.rules.kubevirt import binding_of
+from virtnet.lint.spiderpool import config_uses_spiderpool
 from virtnet.model.capabilities import Binding, passt_binding_for
-from virtnet.model.manifest import as_list, as_map
+from virtnet.model.manifest import as_map
 from virtnet.model.versions import Version
 
 UG_INTERFACES = "UG:docs/network/interfaces_and_networks.md"
@@ -34,7 +34,7 @@ MACVLAN_LIKE = ("macvlan", "ipvlan")
 SPIDERPOOL_IPAM_CNI = ("macvlan", "ipvlan", "ovs", "sriov", "vlan", "ib-sriov", "ipoib")
 
 
-def parse_network_selection(text: Any, default_namespace: str) -> tuple[str, str] | None:
+def parse_network_selection(text: object, default_namespace: str) -> tuple[str, str] | None:
     """The first ``(namespace, name)`` of a Multus network-selection value, or None when it names nothing.
 
     Multus accepts ``name``, ``ns/name``, ``ns/name@ifname``, comma-separated lists and a JSON list of
@@ -206,19 +206,9 @@ class _NadNames:
         return found
 
 
-_NAMES: tuple[weakref.ref[LintContext], _NadNames] | None = None
-
-
-def _nad_names(ctx: LintContext) -> _NadNames:
-    global _NAMES
-    if _NAMES is None or _NAMES[0]() is not ctx:
-        _NAMES = (weakref.ref(ctx), _NadNames(ctx))
-    return _NAMES[1]
-
-
 def _suggest(ns: str, name: str, ctx: LintContext) -> tuple[str, str] | None:
     """The NAD the user probably meant by ``ns/name``, and why; None when nothing is close."""
-    names = _nad_names(ctx)
+    names = ctx.memo(_NadNames, lambda: _NadNames(ctx))
     key = (ns, name)
     if key not in names.memo:
         names.memo[key] = _guess(ns, name, names)
@@ -299,18 +289,10 @@ def nad_not_found(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
 
 def uses_spiderpool_ipam(nad: Nad) -> bool:
     """Does the NAD allocate its IPs from SpiderPool (generated from a SMC with IPAM, or ``ipam.type: spiderpool``)?"""
-    source = nad.source
-    spec = as_map(source.data.get("spec"))
-    if source.kind == "SpiderMultusConfig":
+    spec = as_map(nad.source.data.get("spec"))
+    if nad.source.kind == "SpiderMultusConfig":
         return nad.cni_type in SPIDERPOOL_IPAM_CNI and spec.get("disableIPAM") is not True
-    try:
-        config = json.loads(spec.get("config") or "{}")
-    except (TypeError, ValueError):
-        return False
-    if not isinstance(config, Mapping):
-        return False
-    plugins = [config] if "type" in config else as_list(config.get("plugins"))
-    return any(as_map(as_map(p).get("ipam")).get("type") == "spiderpool" for p in plugins)
+    return config_uses_spiderpool(spec.get("config")) is True
 
 
 def _coordinator_off(nad: Nad) -> str:

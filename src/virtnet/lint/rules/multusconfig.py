@@ -17,18 +17,22 @@ import yaml
 from virtnet.lint.context import CR_NAME_ANNOTATION, SMC_BLOCKS, LintContext
 from virtnet.lint.model import LintObject, Path, Severity, Violation
 from virtnet.lint.registry import rule
-from virtnet.lint.rules.ippool import FAMILIES, fixed_ip_workloads, is_dns1123_subdomain, listed, pool_family
-from virtnet.model.capabilities import SMC_CNITYPE_OPTIONAL
-from virtnet.model.manifest import as_list, as_map
-from virtnet.model.versions import V, Version
+from virtnet.lint.spiderpool import FAMILIES, fixed_ip_workloads, pool_family
+from virtnet.model.capabilities import (
+    SMC_ALL_BLOCKS_CHECKED,
+    SMC_CNITYPE_IB_FIRST,
+    SMC_CNITYPE_OPTIONAL,
+    SMC_CNITYPE_VLAN_FIRST,
+    SMC_VLAN_MODE_FIRST,
+    static_ip_off_crashes_agent,
+)
+from virtnet.model.identity import is_dns1123_subdomain
+from virtnet.model.manifest import as_int, as_list, as_map
+from virtnet.model.text import listed
+from virtnet.model.versions import Version
 
 CNI_VERSION_ANNOTATION = "multus.spidernet.io/cni-version"
 CNI_VERSIONS = ("0.3.0", "0.3.1", "0.4.0", "1.0.0")  # SP@v1.2.2:cmd/spiderpool/cmd/cni_types.go SupportCNIVersions
-CNI_TYPE_IB_FIRST = V("v0.9.0")  # ib-sriov, ipoib join the cniType enum
-CNI_TYPE_VLAN_FIRST = V("v1.2.0")  # cniType vlan (PR #5511)
-VLAN_MODE_FIRST = V("v1.2.1")  # vlan.vlanMode manual/auto (PR #5693)
-ALL_BLOCKS_CHECKED = V("v1.0.0")  # v0.8 rejects only some foreign CNI blocks; v1.x rejects all of them
-STATIC_IP_CRASH_LAST = V("v0.8.3")  # disabling the feature crashed spiderpool-agent (issue #2966, fixed v0.8.4)
 
 # cniType → JSON key of its block; upstream error messages name the Go fields in _UPSTREAM.
 BLOCKS = SMC_BLOCKS
@@ -44,32 +48,35 @@ _UPSTREAM = {
 }
 _V08_CHECKED = {"macvlan", "ipvlan", "sriov", "customCNI", "ibsriov"}  # what the v0.8 webhook looks for
 SMC_VALIDATE = "SP@v1.2.2:pkg/multuscniconfig/multusconfig_validate.go"
+# VLAN IDs: the webhook's validateVlanId and its trunk minID/maxID checks stop at 4094 (SMC_VALIDATE), but it checks
+# a trunk's single ``id`` against 4096 ("incorrect trunk id parameter"), so this rule does too; the CRD schema
+# (SP@v1.2.2 and SP@v0.8.13 spidermultus_types.go Trunk: Maximum=4094 on all three) refuses 4095-4096 before the
+# webhook runs, and rule schema-invalid reports that.
+VLAN_ID_MAX = 4094
+TRUNK_ID_WEBHOOK_MAX = 4096
+BOND_MODE_MAX = 6  # Linux bonding modes 0 (balance-rr) to 6 (balance-alb); the CRD: BondConfig.mode Maximum=6
 
 
 def cni_types(sp: Version) -> tuple[str, ...]:
     """The cniType enum of the SpiderMultusConfig CRD of SpiderPool ``sp``."""
     types = ["macvlan", "ipvlan", "sriov", "ovs", "custom"]
-    if sp >= CNI_TYPE_IB_FIRST:
+    if sp >= SMC_CNITYPE_IB_FIRST:
         types += ["ib-sriov", "ipoib"]
-    if sp >= CNI_TYPE_VLAN_FIRST:
+    if sp >= SMC_CNITYPE_VLAN_FIRST:
         types.append("vlan")
     return tuple(types)
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _vlan(block: Mapping[str, Any], key: str, path: Path, upstream: str) -> Iterator[Violation]:
     if key not in block or block[key] is None:
         return
-    value = _int(block[key])
+    value = as_int(block[key])
     if value is None:
-        yield Violation(f"{upstream} {key} {block[key]!r} must be an integer from 0 to 4094", (*path, key))
-    elif not 0 <= value <= 4094:
+        yield Violation(f"{upstream} {key} {block[key]!r} must be an integer from 0 to {VLAN_ID_MAX}", (*path, key))
+    elif not 0 <= value <= VLAN_ID_MAX:
         yield Violation(
             f"{key} {value} is out of range; SpiderPool rejects it ('invalid vlanId {value}, please make "
-            "sure vlanId in range [0,4094]')",
+            f"sure vlanId in range [0,{VLAN_ID_MAX}]')",
             (*path, key),
         )
 
@@ -107,9 +114,11 @@ def _masters(block: Mapping[str, Any], path: Path, cni: str) -> Iterator[Violati
             )
     bond = as_map(block.get("bond"))
     if "mode" in bond and bond["mode"] is not None:
-        mode = _int(bond["mode"])
-        if mode is None or not 0 <= mode <= 6:
-            yield Violation(f"bond.mode {bond['mode']!r} must be an integer from 0 to 6", (*path, "bond", "mode"))
+        mode = as_int(bond["mode"])
+        if mode is None or not 0 <= mode <= BOND_MODE_MAX:
+            yield Violation(
+                f"bond.mode {bond['mode']!r} must be an integer from 0 to {BOND_MODE_MAX}", (*path, "bond", "mode")
+            )
 
 
 def _block_fields(cni: str, key: str, block: Mapping[str, Any], sp: Version) -> Iterator[Violation]:
@@ -119,7 +128,7 @@ def _block_fields(cni: str, key: str, block: Mapping[str, Any], sp: Version) -> 
         yield from _masters(block, path, cni)
     if cni in ("macvlan", "ipvlan", "vlan", "sriov"):
         yield from _vlan(block, "vlanID", path, upstream)
-    if cni == "vlan" and sp >= VLAN_MODE_FIRST:
+    if cni == "vlan" and sp >= SMC_VLAN_MODE_FIRST:
         mode = block.get("vlanMode")
         has_id = block.get("vlanID") is not None
         if mode == "manual" and not has_id:
@@ -135,7 +144,7 @@ def _block_fields(cni: str, key: str, block: Mapping[str, Any], sp: Version) -> 
                 f"rejects it ('no {upstream}[resourceName] specified')",
                 (*path, "resourceName"),
             )
-        low, high = _int(block.get("minTxRateMbps")), _int(block.get("maxTxRateMbps"))
+        low, high = as_int(block.get("minTxRateMbps")), as_int(block.get("maxTxRateMbps"))
         if low is not None and high is not None and low > high:
             yield Violation(
                 f"minTxRateMbps {low} is above maxTxRateMbps {high}; SpiderPool rejects it", (*path, "minTxRateMbps")
@@ -148,18 +157,18 @@ def _block_fields(cni: str, key: str, block: Mapping[str, Any], sp: Version) -> 
         yield from _vlan(block, "vlan", path, upstream)
         for i, trunk in enumerate(as_list(block.get("trunk"))):
             t = as_map(trunk)
-            low, high, single = _int(t.get("minID")), _int(t.get("maxID")), _int(t.get("id"))
+            low, high, single = as_int(t.get("minID")), as_int(t.get("maxID")), as_int(t.get("id"))
             where: Path = (*path, "trunk", i)
-            if low is not None and low > 4094:
-                yield Violation(f"trunk[{i}].minID {low} is above 4094", (*where, "minID"))
-            if high is not None and high > 4094:
-                yield Violation(f"trunk[{i}].maxID {high} is above 4094", (*where, "maxID"))
+            if low is not None and low > VLAN_ID_MAX:
+                yield Violation(f"trunk[{i}].minID {low} is above {VLAN_ID_MAX}", (*where, "minID"))
+            if high is not None and high > VLAN_ID_MAX:
+                yield Violation(f"trunk[{i}].maxID {high} is above {VLAN_ID_MAX}", (*where, "maxID"))
             if low is not None and high is not None and high < low:
                 yield Violation(
                     f"trunk[{i}] minID {low} is greater than maxID {high}; SpiderPool rejects it", (*where, "minID")
                 )
-            if single is not None and single > 4096:
-                yield Violation(f"trunk[{i}].id {single} is above 4096", (*where, "id"))
+            if single is not None and single > TRUNK_ID_WEBHOOK_MAX:
+                yield Violation(f"trunk[{i}].id {single} is above {TRUNK_ID_WEBHOOK_MAX}", (*where, "id"))
 
 
 def _custom_config(spec: Mapping[str, Any]) -> Iterator[Violation]:
@@ -283,7 +292,7 @@ def multusconfig_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Violatio
     for other in present:
         if other == key or (cni == "custom" and other == "customCNI"):
             continue
-        rejected = sp >= ALL_BLOCKS_CHECKED or other in _V08_CHECKED - (
+        rejected = sp >= SMC_ALL_BLOCKS_CHECKED or other in _V08_CHECKED - (
             {"customCNI", "ibsriov"} if cni == "custom" else set()
         )
         if rejected:
@@ -365,7 +374,7 @@ def static_ip_disabled(obj: LintObject, ctx: LintContext) -> Iterator[Violation]
         return
     state = "false" if value is False else "missing (which means false)"
     sp = ctx.versions.spiderpool
-    crash = " and spiderpool-agent crashes at start (issue #2966)" if V("v0.8.0") <= sp <= STATIC_IP_CRASH_LAST else ""
+    crash = " and spiderpool-agent crashes at start (issue #2966)" if static_ip_off_crashes_agent(sp) else ""
     yield Violation(
         f"enableKubevirtStaticIP is {state} in conf.yml, so the VMs that take SpiderPool addresses "
         f"({listed(users)}) get a new IP on every restart{crash}; set it to true",

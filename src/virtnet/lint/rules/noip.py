@@ -18,17 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import yaml
 
 from virtnet.lint.context import IPPOOLS_ANNOTATION, LintContext, Workload, workload_of
 from virtnet.lint.model import LintObject, Path, Severity, Violation
 from virtnet.lint.registry import rule
-from virtnet.lint.rules.ippool import PodNic, listed, pod_nics, pool_annotations
+from virtnet.lint.spiderpool import WILDCARD_CHARS, PodNic, pod_nics, requested_pools
 from virtnet.model import annotations as keys
+from virtnet.model.capabilities import multi_nic_leak_fixed_in
 from virtnet.model.manifest import as_list, as_map
-from virtnet.model.versions import V, Version
+from virtnet.model.text import listed
 
 SP_SELECT = "SP@v1.2.2:pkg/ipam/allocate.go selectByPod"
 SP_CANDIDATES = "SP@v1.2.2:pkg/ipam/pool_selections.go getPoolCandidates"
@@ -40,19 +40,6 @@ LAUNCHER_APP = ("kubevirt.io", "virt-launcher")
 LAUNCHER_VM_NAME = "vm.kubevirt.io/name"
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every Namespace (k8s >= 1.21)
 HOSTNAME_LABEL = "kubernetes.io/hostname"
-# spiderpool#4295 (multi-NIC pods leak the first NIC's address on every retry until its pool is exhausted), fixed by
-# PR #4379 and its cherry-picks #4383 (release-v0.9) / #4382 (release-v1.0): first fixed in v0.8.9, v0.9.8, v1.0.0.
-LEAK_FIXED = {(0, 8): V("v0.8.9"), (0, 9): V("v0.9.8")}
-LEAK_FIXED_MAIN = V("v1.0.0")
-_WILDCARD = frozenset("*?[")
-
-
-def leak_fixed_in(sp: Version) -> Version | None:
-    """The release of ``sp``'s branch that fixed spiderpool#4295, or None when ``sp`` already has the fix."""
-    fixed = LEAK_FIXED.get((sp.major, sp.minor), LEAK_FIXED_MAIN)
-    return fixed if sp < fixed else None
-
-
 # --- what the VM asks for ----------------------------------------------------------------------------------------
 
 
@@ -81,7 +68,7 @@ def asks(w: Workload, ctx: LintContext) -> list[Ask]:
 
 def _asks(w: Workload, ctx: LintContext) -> list[Ask]:
     nics = [n for n in pod_nics(w, ctx) if n.uses_spiderpool is not False]
-    parsed = pool_annotations(w.annotations, ctx.versions.spiderpool)
+    parsed = requested_pools(w, ctx)
     out: list[Ask] = []
     if parsed.ok and parsed.entries:
         path = w.annotation_path(parsed.key or IPPOOLS_ANNOTATION)
@@ -109,7 +96,7 @@ def _asks(w: Workload, ctx: LintContext) -> list[Ask]:
 # --- label selectors with partial knowledge ----------------------------------------------------------------------
 
 
-def selector_matches(selector: Any, labels: Mapping[str, str], known: Callable[[str], bool]) -> bool | None:
+def selector_matches(selector: object, labels: Mapping[str, str], known: Callable[[str], bool]) -> bool | None:
     """metav1.LabelSelector semantics; ``known(key)`` says whether ``labels`` is the whole truth for that key.
     False: cannot match; True: matches; None: cannot tell."""
     sel = as_map(selector)
@@ -255,7 +242,7 @@ def ippool_refuses_vm(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
             reasons: list[tuple[Ask, str]] = []
             for a in group:
                 pool = ctx.pools.get(a.pool)
-                if pool is None or _WILDCARD & set(a.pool):
+                if pool is None or WILDCARD_CHARS & set(a.pool):
                     reasons = []
                     break  # unknown here: cannot say the NIC is refused
                 found = list(_refusals(pool, w, ctx))
@@ -361,7 +348,7 @@ def nad_attached_twice(obj: LintObject, ctx: LintContext) -> Iterator[Violation]
                 continue
             ref = f"{key[0]}/{key[1]}" if key[0] else key[1]
             sp = ctx.versions.spiderpool
-            fixed = leak_fixed_in(sp)
+            fixed = multi_nic_leak_fixed_in(sp)
             leak = (
                 f"; on SpiderPool {sp} a failed allocation of one NIC leaks the other's address on every retry "
                 f"until the pool is exhausted (spiderpool#4295, fixed in {fixed})"
@@ -445,7 +432,7 @@ def endpoint_pool_changed(obj: LintObject, ctx: LintContext) -> Iterator[Violati
                 pools = wanted.get((iface, family))
                 if not isinstance(held, str) or not held or not pools or held in pools:
                     continue
-                if any(_WILDCARD & set(p) for p in pools):
+                if any(WILDCARD_CHARS & set(p) for p in pools):
                     continue
                 address = entry.get(f"ipv{family}") or "its address"
                 a = next(x for x in asks(w, ctx) if x.nic.pod_interface == iface and x.family == family)

@@ -8,8 +8,7 @@ skipped (the lint summary counts them).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from virtnet.lint.context import LintContext
 from virtnet.lint.model import LintObject, Severity, Violation
@@ -30,30 +29,23 @@ VERSIONS = (
     "v1.0, v1.1 use the nearest), Multus NAD v1.7.7; with --cluster the cluster's CRDs"
 )
 
-# One validation per object, shared by both rules (the engine runs an object's rules one after another).
-_last: tuple[Mapping[str, Any] | None, Catalog | None, list[SchemaError]] = (None, None, [])
-
 
 def catalog(ctx: LintContext) -> Catalog:
     return ctx.schema_catalog or shipped_catalog(ctx.versions)
 
 
 def schema_errors(obj: LintObject, ctx: LintContext) -> list[SchemaError]:
-    """What the API server would refuse in ``obj`` (memoized for the object being linted)."""
-    global _last
-    cat = catalog(ctx)
-    data, cached_catalog, errors = _last
-    if data is obj.data and cached_catalog is cat:
-        return errors
+    """What the API server would refuse in ``obj``: one validation per object, shared by both rules."""
+    return ctx.object_memo(obj, schema_errors, lambda: _validate(obj, catalog(ctx)))
+
+
+def _validate(obj: LintObject, cat: Catalog) -> list[SchemaError]:
     kind, problem = cat.lookup(str(obj.data.get("apiVersion", "")), obj.kind)
     if kind is not None:
-        errors = compiled(kind).errors(obj.data)
-    elif problem is not None:
-        errors = [SchemaError(("apiVersion",), problem, fix="write one of the served apiVersions")]
-    else:
-        errors = []
-    _last = (obj.data, cat, errors)
-    return errors
+        return compiled(kind).errors(obj.data)
+    if problem is not None:
+        return [SchemaError(("apiVersion",), problem, fix="write one of the served apiVersions")]
+    return []
 
 
 def _violations(errors: list[SchemaError], unknown: bool) -> Iterator[Violation]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Mapping
-from typing import Any
 
+from virtnet.lint.context import LintContext
 from virtnet.lint.model import LintObject, Severity, Violation
 from virtnet.lint.registry import REGISTRY, lookup, rule
 
@@ -26,11 +26,11 @@ SUPPRESS_PREFIX = "ignore-check.virtnet.io/"
     references=("docs/lint.md (suppressing a finding)",),
     kinds=("*",),  # every object, whatever its kind (virtnet.lint.engine.ANY_KIND)
 )  # fmt: skip
-def suppression_unknown(obj: LintObject, ctx: Any) -> Iterator[Violation]:
+def suppression_unknown(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     return unknown_suppressions(obj.annotations)
 
 
-def unknown_suppressions(annotations: Mapping[str, Any]) -> Iterator[Violation]:
+def unknown_suppressions(annotations: Mapping[str, object]) -> Iterator[Violation]:
     """A violation for every suppression annotation whose slug is not a rule's, with the likeliest slug."""
     for key in annotations:
         if not isinstance(key, str) or not key.startswith(SUPPRESS_PREFIX):
