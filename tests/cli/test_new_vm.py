@@ -343,3 +343,13 @@ def test_examples_still_lint_clean(virtnet: Run) -> None:
             virtnet, rendered.stdout, "--kubevirt-version", pinned["kubevirt"], "--spiderpool-version",
             pinned["spiderpool"],
         )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("-n", "Bad_NS"), ("--kubevirt-namespace", "Bad_NS"), ("--spiderpool-namespace", "Bad_NS")],
+)
+def test_a_bad_namespace_names_its_own_flag(virtnet: Run, flag: str, value: str) -> None:
+    result = virtnet("new", "vm", "vm1", "--mode", "passt", flag, value)
+    expected = "--namespace" if flag == "-n" else flag
+    assert_one_line_error(result, f"{expected}: 'Bad_NS' is not a DNS label")
