@@ -319,7 +319,7 @@ NIC_HOTPLUG_GA = V("v1.4.0")  # no gate from v1.4: UG:docs/network/hotplug_inter
 VM_ROLLOUT_STRATEGY_FIRST = V("v1.2.0")  # vmRolloutStrategy and the RestartRequired condition (kubevirt#11054)
 # interface model igb: accepted by the admitter from v1.4.0 (kubevirt PR #11754; KV@v1.4.0:pkg/network/admitter/
 # netiface.go validInterfaceModels has "igb", KV@v1.3.0's has not)
-IGB_MODEL_FIRST = V("v1.9.0")
+IGB_MODEL_FIRST = V("v1.4.0")
 
 # --- pod interface naming ------------------------------------------------------------------------------------
 

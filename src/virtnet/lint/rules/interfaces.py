@@ -50,7 +50,7 @@ def allowed_models(kv: Version) -> tuple[str, ...]:
                 "KV@v1.9.0:pkg/network/admitter/", "KV@v1.0.1:pkg/network/link/reserved_macs.go",
                 "KV@v1.9.0:pkg/util/hardware/hw_utils.go PCI_ADDRESS_PATTERN", UG_INTERFACES,
                 "libvirt: formatdomain 'acpi index' (1..16383)"),
-    versions="all supported versions; model igb from KubeVirt v1.9",
+    versions="all supported versions; model igb from KubeVirt v1.4",
 )  # fmt: skip
 def interface_fields_invalid(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
     models = allowed_models(ctx.versions.kubevirt)
