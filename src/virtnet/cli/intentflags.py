@@ -17,6 +17,7 @@ import click
 from virtnet.errors import InputError, Location
 from virtnet.formats.intent import NicDocument, PoolDocument
 from virtnet.formats.intentdoc import FLAGS_SOURCE, IntentValues
+from virtnet.model.modes import Mode, default_cni
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -99,7 +100,7 @@ def mode_options(nic_help: str) -> Callable[[F], F]:
         func = click.option(
             "--cni",
             type=click.Choice(["calico", "cilium", "flannel", "macvlan", "ipvlan", "ovs"]),
-            help="CNI behind the mode (default: calico for masquerade, macvlan for passt, ovs for bridge).",
+            help=f"CNI behind the mode (default: {', '.join(f'{default_cni(m).value} for {m.value}' for m in Mode)}).",
         )(func)
         return click.option(
             "--mode", required=True, type=click.Choice(["masquerade", "passt", "bridge"]), help="Network mode."

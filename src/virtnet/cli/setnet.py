@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 import click
 
 from virtnet.cli.app import CONTEXT, EXIT_FINDINGS, EXIT_OK, cli, read_text, version_options, versions_from_flags
-from virtnet.cli.apply import dry_run_option, event_line
+from virtnet.cli.apply import DEFAULT_TIMEOUT, dry_run_option, event_line
 from virtnet.cli.intentflags import TargetFlags, collect, flag_error, mode_options, parse_nics, rendering_options
 from virtnet.cli.kube import Target, connection_options
 from virtnet.cluster.apply import DryRun
@@ -19,6 +19,8 @@ from virtnet.errors import ConflictError, InputError, Location
 from virtnet.formats.intent import NicDocument
 from virtnet.formats.intentdoc import IntentValues
 from virtnet.formats.yamlio import as_list, dump_json, dump_yaml
+from virtnet.model.intent import Intent
+from virtnet.model.modes import DEFAULT_SPIDERPOOL_NAMESPACE
 from virtnet.render.setnetwork import Edit
 
 if TYPE_CHECKING:  # the cluster layer pulls in the Kubernetes client: imported when the command runs
@@ -92,12 +94,16 @@ def set_group() -> None:
 @click.option("--force-conflicts", is_flag=True, help="Take over the fields the edit needs from other field managers.")
 @rendering_options
 @click.option(
-    "--spiderpool-namespace", help="Namespace where SpiderPool runs (default: found in the cluster, else kube-system)."
+    "--spiderpool-namespace",
+    help=f"Namespace where SpiderPool runs (default: found in the cluster, else {DEFAULT_SPIDERPOOL_NAMESPACE}).",
 )
 @click.option(
-    "--kubevirt-namespace", help="Namespace of the KubeVirt CR (default: found in the cluster, else kubevirt)."
+    "--kubevirt-namespace",
+    help=f"Namespace of the KubeVirt CR (default: found in the cluster, else {Intent.kubevirt_namespace}).",
 )
-@click.option("--timeout", default="5m", show_default=True, metavar="DURATION", help="Wait for each new NAD this long.")
+@click.option(
+    "--timeout", default=DEFAULT_TIMEOUT, show_default=True, metavar="DURATION", help="Wait for each new NAD this long."
+)
 @version_options
 @connection_options(all_namespaces=False)
 @collect(TargetFlags, "network")

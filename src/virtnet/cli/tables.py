@@ -7,14 +7,8 @@ from collections.abc import Sequence
 from virtnet.lint.model import Rule
 from virtnet.model.modes import ModeCapabilities
 from virtnet.model.suggest import PoolSuggestion
+from virtnet.model.text import plural
 from virtnet.model.versions import TargetVersions
-
-
-def plural(count: int, noun: str) -> str:
-    """``1 address``, ``2 addresses``."""
-    if count == 1:
-        return f"1 {noun}"
-    return f"{count} {noun}{'es' if noun.endswith(('s', 'x', 'ch', 'sh')) else 's'}"
 
 
 def _yes(flag: bool) -> str:

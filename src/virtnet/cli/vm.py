@@ -28,7 +28,8 @@ from virtnet.formats.intentdoc import (
     with_versions,
 )
 from virtnet.formats.yamlio import dump_json, dump_yaml, load_documents
-from virtnet.model.modes import MODE_CNIS, Cni, Mode
+from virtnet.model.intent import DEFAULT_IMAGE, DEFAULT_NAMESPACE, Cpu, Disk, Intent, VmIntent
+from virtnet.model.modes import DEFAULT_SPIDERPOOL_NAMESPACE, MODE_CNIS, Cni, Mode
 from virtnet.render import Bundle, render_bundle, render_document
 
 MODES = [m.value for m in Mode]
@@ -97,6 +98,7 @@ OUT_DIR_HELP = (
     "Write one file per object into DIR instead of stdout (the KubeVirt CR patch into DIR/patches/). DIR must be new, "
     "empty or hold only the bundle virtnet wrote there before, which is replaced."
 )
+SSH_KEY_FILES = ("id_ed25519.pub", "id_ecdsa.pub", "id_rsa.pub")  # in ~/.ssh, the first found is used
 INCLUDE_PATCH_HELP = (
     "Print the KubeVirt CR change (a merge patch, partial object) on stdout too: for `virtnet apply -f -`, never for "
     "`kubectl apply`."
@@ -116,8 +118,8 @@ def read_password(path: str) -> str:
 
 
 def default_ssh_keys(quiet: bool) -> list[str]:
-    """The user's own public key when --ssh-key is not given: ~/.ssh/id_ed25519.pub, id_ecdsa.pub or id_rsa.pub."""
-    for name in ("id_ed25519.pub", "id_ecdsa.pub", "id_rsa.pub"):
+    """The user's own public key when --ssh-key is not given: the first of :data:`SSH_KEY_FILES` in ~/.ssh."""
+    for name in SSH_KEY_FILES:
         candidate = Path.home() / ".ssh" / name
         if candidate.is_file():
             if not quiet:
@@ -199,7 +201,7 @@ NEW_VM_HELP = """Render the bundle for one VM: SpiderIPPool(s), SpiderMultusConf
 
 @new.command("vm", context_settings=CONTEXT, help=NEW_VM_HELP)
 @click.argument("name")
-@click.option("-n", "--namespace", default="default", show_default=True, help="Namespace of the VM.")
+@click.option("-n", "--namespace", default=DEFAULT_NAMESPACE, show_default=True, help="Namespace of the VM.")
 @mode_options(nic_help="One NIC, in order (repeat for more).")
 @click.option(
     "--disk",
@@ -211,10 +213,10 @@ NEW_VM_HELP = """Render the bundle for one VM: SpiderIPPool(s), SpiderMultusConf
 )
 @click.option(
     "--image",
-    help="Container image of the root disk (default: quay.io/containerdisks/fedora:latest; CDI imports it from "
-    "docker://… for --disk datavolume).",
+    help=f"Container image of the root disk (default: {DEFAULT_IMAGE}; CDI imports it from docker://… for --disk "
+    "datavolume).",
 )
-@click.option("--disk-size", help="DataVolume size (default 10Gi).")
+@click.option("--disk-size", help=f"DataVolume size (default {Disk.size}).")
 @click.option("--storage-class", help="StorageClass of the DataVolume (default: the cluster's default).")
 @click.option("--access-mode", type=click.Choice(["ReadWriteOnce", "ReadWriteMany"]), help="DataVolume access mode.")
 @click.option(
@@ -224,11 +226,11 @@ NEW_VM_HELP = """Render the bundle for one VM: SpiderIPPool(s), SpiderMultusConf
     metavar="KEY=VALUE",
     help="Run the VM only on nodes with this label, e.g. the nodes that carry the NIC or OVS bridge (repeatable).",
 )
-@click.option("--cpu-cores", type=int, help="CPU cores per socket (default 1).")
-@click.option("--sockets", type=int, help="CPU sockets (default 1).")
-@click.option("--threads", type=int, help="Threads per core (default 1).")
+@click.option("--cpu-cores", type=int, help=f"CPU cores per socket (default {Cpu.cores}).")
+@click.option("--sockets", type=int, help=f"CPU sockets (default {Cpu.sockets}).")
+@click.option("--threads", type=int, help=f"Threads per core (default {Cpu.threads}).")
 @click.option("--cpu-model", help="CPU model, e.g. host-model.")
-@click.option("--memory", help="Memory request (default 1Gi).")
+@click.option("--memory", help=f"Memory request (default {VmIntent.memory}).")
 @click.option("--run-strategy", type=click.Choice(["Always", "RerunOnFailure", "Manual", "Halted", "Once"]))
 @click.option(
     "--eviction-strategy",
@@ -240,13 +242,16 @@ NEW_VM_HELP = """Render the bundle for one VM: SpiderIPPool(s), SpiderMultusConf
     "--ssh-key",
     "ssh_key",
     metavar="FILE",
-    help="SSH public key(s) (default: ~/.ssh/id_ed25519.pub, id_ecdsa.pub or id_rsa.pub, named on stderr).",
+    help=f"SSH public key(s) (default: ~/.ssh/{', '.join(SSH_KEY_FILES[:-1])} or {SSH_KEY_FILES[-1]}, named on "
+    "stderr).",
 )
 @click.option("--password-file", metavar="FILE", help="Set a login password from FILE (discouraged; warns).")
 @click.option("--user", help="Create this user instead of using the image's default user.")
 @rendering_options
-@click.option("--spiderpool-namespace", help="Namespace where SpiderPool runs (default kube-system).")
-@click.option("--kubevirt-namespace", help="Namespace of the KubeVirt CR (default kubevirt).")
+@click.option(
+    "--spiderpool-namespace", help=f"Namespace where SpiderPool runs (default {DEFAULT_SPIDERPOOL_NAMESPACE})."
+)
+@click.option("--kubevirt-namespace", help=f"Namespace of the KubeVirt CR (default {Intent.kubevirt_namespace}).")
 @version_options
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option("--out-dir", metavar="DIR", help=OUT_DIR_HELP)

@@ -397,70 +397,104 @@ def gather(cluster: Cluster, name: str, namespace: str | None = None) -> StatusI
             f"list the VMs there with `kubectl get vm -n {ns}`, or name another namespace with -n",
         )
     inputs = StatusInputs(vm=vm)
-    unreadable = inputs.unreadable
+    reader = _Reader(cluster, inputs)
+    reader.vmi_and_pods(name, ns)
+    inputs.spiderpool_installed = cluster.serves(SPIDERPOOL_GV, "SpiderIPPool")
+    if inputs.spiderpool_installed:
+        inputs.endpoint = reader.attempt(
+            "SpiderEndpoint", lambda: cluster.get(SPIDERPOOL_GV, "SpiderEndpoint", name, ns)
+        )
+    plans = plan_interfaces(vm)
+    nad_keys = sorted({p.nad for p in plans if p.nad is not None})
+    reader.nads(nad_keys)
+    if inputs.spiderpool_installed:
+        reader.multus_configs(sorted({k[0] for k in nad_keys}))
+        reader.pools(plans)
+        reader.spiderpool_conf()
+    return inputs
 
-    def attempt(what: str, read: Callable[[], T]) -> T | None:
+
+@dataclass
+class _Reader:
+    """The reads of :func:`gather`, each allowed to be refused: what could not be read is recorded in
+    ``inputs.unreadable`` (with why) instead of raised."""
+
+    cluster: Cluster
+    inputs: StatusInputs
+
+    def attempt(self, what: str, read: Callable[[], T]) -> T | None:
         try:
             return read()
         except (ForbiddenError, NotInstalledError) as err:
-            unreadable[what] = why_unreadable(err)
+            self.inputs.unreadable[what] = why_unreadable(err)
             return None
 
-    inputs.vmi = attempt("VirtualMachineInstance", lambda: cluster.get(KUBEVIRT_GV, "VirtualMachineInstance", name, ns))
-    uid = _meta(inputs.vmi).get("uid")
-    if inputs.vmi is not None and uid:
-        selector = f"{CREATED_BY}={uid}"
-        inputs.pods = (
-            attempt("virt-launcher pods", lambda: cluster.list("v1", "Pod", ns, label_selector=selector)) or []
+    def vmi_and_pods(self, name: str, ns: str) -> None:
+        """The VMI, and the virt-launcher pods that carry its uid."""
+        cluster, inputs = self.cluster, self.inputs
+        inputs.vmi = self.attempt(
+            "VirtualMachineInstance", lambda: cluster.get(KUBEVIRT_GV, "VirtualMachineInstance", name, ns)
         )
-    inputs.spiderpool_installed = cluster.serves(SPIDERPOOL_GV, "SpiderIPPool")
-    if inputs.spiderpool_installed:
-        inputs.endpoint = attempt("SpiderEndpoint", lambda: cluster.get(SPIDERPOOL_GV, "SpiderEndpoint", name, ns))
-    plans = plan_interfaces(vm)
-    nad_keys = sorted({p.nad for p in plans if p.nad is not None})
-    if nad_keys and cluster.serves(NAD_GV, "NetworkAttachmentDefinition"):
+        uid = _meta(inputs.vmi).get("uid")
+        if inputs.vmi is not None and uid:
+            selector = f"{CREATED_BY}={uid}"
+            inputs.pods = (
+                self.attempt("virt-launcher pods", lambda: cluster.list("v1", "Pod", ns, label_selector=selector)) or []
+            )
+
+    def nads(self, nad_keys: Sequence[tuple[str, str]]) -> None:
+        """Each NAD the interfaces name (None: it does not exist; left out: it could not be read)."""
+        cluster, inputs = self.cluster, self.inputs
+        if not nad_keys or not cluster.serves(NAD_GV, "NetworkAttachmentDefinition"):
+            inputs.nads = dict.fromkeys(nad_keys)  # without the NAD CRD no NAD can exist
+            return
         for key in nad_keys:
-            found = attempt(
-                f"NetworkAttachmentDefinition {key[0]}/{key[1]}",
-                partial(cluster.get, NAD_GV, "NetworkAttachmentDefinition", key[1], key[0]),
-            )
-            if f"NetworkAttachmentDefinition {key[0]}/{key[1]}" not in unreadable:
+            what = f"NetworkAttachmentDefinition {key[0]}/{key[1]}"
+            found = self.attempt(what, partial(cluster.get, NAD_GV, "NetworkAttachmentDefinition", key[1], key[0]))
+            if what not in inputs.unreadable:
                 inputs.nads[key] = found
-    else:  # without the NAD CRD no NAD can exist
-        inputs.nads = dict.fromkeys(nad_keys)
-    if inputs.spiderpool_installed:
-        for smc_ns in sorted({k[0] for k in nad_keys}):
-            smcs = attempt(
-                f"SpiderMultusConfigs in {smc_ns}", partial(cluster.list, SPIDERPOOL_GV, "SpiderMultusConfig", smc_ns)
+
+    def multus_configs(self, namespaces: Sequence[str]) -> None:
+        """The SpiderMultusConfigs of the NADs' namespaces."""
+        for smc_ns in namespaces:
+            smcs = self.attempt(
+                f"SpiderMultusConfigs in {smc_ns}",
+                partial(self.cluster.list, SPIDERPOOL_GV, "SpiderMultusConfig", smc_ns),
             )
-            inputs.multus_configs.extend(smcs or [])
-        _, annotations = vm_template(vm)
+            self.inputs.multus_configs.extend(smcs or [])
+
+    def pools(self, plans: Sequence[NicPlan]) -> None:
+        """The SpiderIPPools the interfaces ask for: each by name, or all of them when a name is a wildcard."""
+        cluster, inputs = self.cluster, self.inputs
+        _, annotations = vm_template(inputs.vm)
         wanted: set[str] = set()
         for plan in plans:
             nad = inputs.nads.get(plan.nad) if plan.nad else None
             request, _ = requested_pools(plan, annotations, nad_info(nad) if nad else None)
             wanted.update(request.all)
         if any(is_wildcard(n) for n in wanted):
-            listed = attempt("SpiderIPPools", lambda: cluster.list(SPIDERPOOL_GV, "SpiderIPPool"))
+            listed = self.attempt("SpiderIPPools", lambda: cluster.list(SPIDERPOOL_GV, "SpiderIPPool"))
             for pool in listed or []:
                 inputs.pools[str(_meta(pool).get("name"))] = pool
-        else:
-            for pool_name in sorted(wanted):
-                read = partial(cluster.get, SPIDERPOOL_GV, "SpiderIPPool", pool_name)
-                found_pool = attempt(f"SpiderIPPool {pool_name}", read)
-                if found_pool is not None:
-                    inputs.pools[pool_name] = found_pool
+            return
+        for pool_name in sorted(wanted):
+            read = partial(cluster.get, SPIDERPOOL_GV, "SpiderIPPool", pool_name)
+            found_pool = self.attempt(f"SpiderIPPool {pool_name}", read)
+            if found_pool is not None:
+                inputs.pools[pool_name] = found_pool
+
+    def spiderpool_conf(self) -> None:
+        """spiderpool-conf from the first SpiderPool namespace that has it."""
         for conf_ns in SPIDERPOOL_NAMESPACES:
             try:
-                conf = cluster.get("v1", "ConfigMap", SPIDERPOOL_CONF, conf_ns)
+                conf = self.cluster.get("v1", "ConfigMap", SPIDERPOOL_CONF, conf_ns)
             except ForbiddenError as err:
-                unreadable[SPIDERPOOL_CONF] = why_unreadable(err)
+                self.inputs.unreadable[SPIDERPOOL_CONF] = why_unreadable(err)
                 continue
             if conf is not None:
-                inputs.conf = SpiderpoolConf.parse(conf)
-                unreadable.pop(SPIDERPOOL_CONF, None)
+                self.inputs.conf = SpiderpoolConf.parse(conf)
+                self.inputs.unreadable.pop(SPIDERPOOL_CONF, None)
                 break
-    return inputs
 
 
 # --- the report ----------------------------------------------------------------------------------------------------
@@ -633,23 +667,30 @@ def build_status(inputs: StatusInputs) -> StatusReport:
 
 
 def _vm_summary(ctx: _Context) -> tuple[dict[str, Any], list[Finding]]:
-    inputs, ns, name = ctx.inputs, ctx.ns, ctx.name
-    vm, vmi, endpoint, pod = inputs.vm, inputs.vmi, inputs.endpoint, ctx.pod
-    vmi_status = _map(_map(vmi).get("status"))
-    phase = str(vmi_status.get("phase") or "")
-    ep_status = _map(_map(endpoint).get("status"))
-    ep_current = _map(ep_status.get("current"))
-    strategy = run_strategy(vm)
+    """The ``vm`` object of ``-o json`` and the findings about the VM as a whole."""
+    return _summary(ctx), [*_unread_findings(ctx.inputs), *_run_findings(ctx), *_endpoint_findings(ctx)]
+
+
+def _phase(vmi: object) -> str:
+    return str(_map(_map(vmi).get("status")).get("phase") or "")
+
+
+def _summary(ctx: _Context) -> dict[str, Any]:
+    inputs, ns, pod = ctx.inputs, ctx.ns, ctx.pod
+    vm, vmi, endpoint = inputs.vm, inputs.vmi, inputs.endpoint
+    phase = _phase(vmi)
     state = "stopped" if vmi is None else (phase.lower() or "unknown")
     if vmi is not None and _meta(vmi).get("deletionTimestamp"):
         state = "stopping"
-    summary: dict[str, Any] = {
+    ep_status = _map(_map(endpoint).get("status"))
+    ep_current = _map(ep_status.get("current"))
+    return {
         "namespace": ns,
-        "name": name,
-        "runStrategy": strategy,
+        "name": ctx.name,
+        "runStrategy": run_strategy(vm),
         "printableStatus": _map(vm.get("status")).get("printableStatus"),
         "state": state,
-        "vmi": {"phase": phase or None, "node": vmi_status.get("nodeName"), "uid": _meta(vmi).get("uid")}
+        "vmi": {"phase": phase or None, "node": _map(vmi.get("status")).get("nodeName"), "uid": _meta(vmi).get("uid")}
         if vmi is not None
         else None,
         "launcherPods": sorted(str(_meta(p).get("name")) for p in inputs.pods),
@@ -666,14 +707,28 @@ def _vm_summary(ctx: _Context) -> tuple[dict[str, Any], list[Finding]]:
         else None,
         "enableKubevirtStaticIP": inputs.conf.enable_kubevirt_static_ip if inputs.conf else None,
     }
-    findings: list[Finding] = []
-    for what, why in sorted(inputs.unreadable.items()):
-        findings.append(Finding("unreadable", "skip", f"could not read {what}: {why}; those links are not checked"))
+
+
+def _unread_findings(inputs: StatusInputs) -> list[Finding]:
+    """What could not be read (those links are skipped), and a cluster without SpiderPool."""
+    findings = [
+        Finding("unreadable", "skip", f"could not read {what}: {why}; those links are not checked")
+        for what, why in sorted(inputs.unreadable.items())
+    ]
     if not inputs.spiderpool_installed:
         findings.append(
             Finding("spiderpool-not-installed", "info", "SpiderPool is not installed: no pool or SpiderEndpoint links")
         )
+    return findings
+
+
+def _run_findings(ctx: _Context) -> list[Finding]:
+    """A stopped VM (and the IPs SpiderPool keeps for it), a VMI that is not Running, a Running one without pod."""
+    inputs, ns, name = ctx.inputs, ctx.ns, ctx.name
+    vmi = inputs.vmi
+    phase = _phase(vmi)
     if vmi is None:
+        strategy = run_strategy(inputs.vm)
         kept = [str(e[k]) for e in ctx.endpoint_entries for k in ("ipv4", "ipv6") if e.get(k)]
         message = f"the VM is stopped (runStrategy {strategy}, no VMI)"
         if kept:
@@ -682,10 +737,10 @@ def _vm_summary(ctx: _Context) -> tuple[dict[str, Any], list[Finding]]:
                 "VM exists"
             )
         fix = f"start it with `virtctl start {name} -n {ns}`" + ("; deleting the VM releases the IP(s)" if kept else "")
-        findings.append(Finding("vm-stopped", "info", message, fix))
-    elif phase != "Running":
+        return [Finding("vm-stopped", "info", message, fix)]
+    if phase != "Running":
         severity = "error" if phase in ("Failed", "Unknown") else "warning"
-        findings.append(
+        return [
             Finding(
                 "vmi-not-running",
                 severity,
@@ -693,18 +748,30 @@ def _vm_summary(ctx: _Context) -> tuple[dict[str, Any], list[Finding]]:
                 f"kubectl describe vmi {name} -n {ns}; a virt-launcher pod stuck in ContainerCreating usually means "
                 "the CNI or SpiderPool IPAM failed (its events say why)",
             )
-        )
-    elif pod is None and "virt-launcher pods" not in inputs.unreadable:
-        findings.append(
+        ]
+    if ctx.pod is None and "virt-launcher pods" not in inputs.unreadable:
+        return [
             Finding(
                 "launcher-pod-missing",
                 "warning",
                 f"VMI {ns}/{name} is Running but no virt-launcher pod carries {CREATED_BY}={_meta(vmi).get('uid')}",
                 f"kubectl get pods -n {ns} -l kubevirt.io=virt-launcher",
             )
-        )
+        ]
+    return []
+
+
+def _endpoint_findings(ctx: _Context) -> list[Finding]:
+    """A SpiderEndpoint of the VM's name held by another workload, or recording another pod than the running one."""
+    inputs, ns, name, pod = ctx.inputs, ctx.ns, ctx.name, ctx.pod
+    endpoint = inputs.endpoint
+    if endpoint is None:
+        return []
+    ep_status = _map(endpoint.get("status"))
+    ep_current = _map(ep_status.get("current"))
+    findings: list[Finding] = []
     owner = ep_status.get("ownerControllerType")
-    if endpoint is not None and owner not in (None, VMI_OWNER):
+    if owner not in (None, VMI_OWNER):
         findings.append(
             Finding(
                 "endpoint-owner",
@@ -715,7 +782,7 @@ def _vm_summary(ctx: _Context) -> tuple[dict[str, Any], list[Finding]]:
             )
         )
     pod_uid = _meta(pod).get("uid")
-    if endpoint is not None and phase == "Running" and pod_uid and ep_current.get("uid") not in (None, pod_uid):
+    if _phase(inputs.vmi) == "Running" and pod_uid and ep_current.get("uid") not in (None, pod_uid):
         findings.append(
             Finding(
                 "endpoint-stale",
@@ -725,7 +792,7 @@ def _vm_summary(ctx: _Context) -> tuple[dict[str, Any], list[Finding]]:
                 "look for a failed CNI ADD in the pod's events and the spiderpool-agent log of its node",
             )
         )
-    return summary, findings
+    return findings
 
 
 def _interface(plan: NicPlan, ctx: _Context) -> InterfaceStatus:

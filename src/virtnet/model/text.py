@@ -8,12 +8,12 @@ MAX_LISTED = 5  # names (or address ranges) one message shows; the rest are coun
 
 
 def plural(count: int, word: str) -> str:
-    """``1 entry``, ``2 entries``, ``2 addresses``, ``3 interfaces``."""
+    """``1 entry``, ``2 entries``, ``2 addresses``, ``3 interfaces``, ``2 matches``."""
     if count == 1:
         return f"1 {word}"
     if word.endswith("y"):
         return f"{count} {word[:-1]}ies"
-    return f"{count} {word}es" if word.endswith("s") else f"{count} {word}s"
+    return f"{count} {word}es" if word.endswith(("s", "x", "ch", "sh")) else f"{count} {word}s"
 
 
 def listed(names: Sequence[str], *, more: str = "more") -> str:

@@ -40,7 +40,7 @@ from virtnet.model.ippool import PoolSpec, overlap
 from virtnet.model.manifest import as_list as _list
 from virtnet.model.manifest import as_map as _map
 from virtnet.model.modes import Cni, Mode, capabilities
-from virtnet.model.versions import V
+from virtnet.model.versions import V, Version
 from virtnet.render import netdata
 from virtnet.render.bundle import Bundle, render_bundle
 from virtnet.render.plan import NicPlan
@@ -342,77 +342,82 @@ def _reuse(intent: Intent, ctx: Context, edit: Edit) -> Intent:
     existing = [(p, _pool_spec(p)) for p in ctx.pools]
     nics: list[NicIntent] = []
     for i, nic in enumerate(intent.nics):
-        pools: list[PoolIntent] = []
-        for pool in nic.pools:
-            spec = _new_pool_spec(pool)
-            if spec is None:
-                pools.append(pool)
-                continue
-            same = next((obj for obj, es in existing if es is not None and _same_pool(spec, es)), None)
-            named = next(
-                (obj for obj, _ in existing if pool.name and _map(obj.get("metadata")).get("name") == pool.name), None
-            )
-            if same is not None and (named is None or named is same):
-                name = str(_map(same.get("metadata")).get("name"))
-                edit.notes.append(
-                    f"NIC {i + 1} uses the existing SpiderIPPool {name} (same subnet, addresses and gateway)"
-                    + (f" instead of creating {pool.name}" if pool.name and pool.name != name else "")
-                )
-                pools.append(PoolIntent(name=name, ip_version=spec.family))
-                continue
-            if named is not None:
-                edit.refusals.append(
-                    Refusal(
-                        f"SpiderIPPool {pool.name} already exists with another spec (subnet "
-                        f"{_map(named.get('spec')).get('subnet')}, ips {_map(named.get('spec')).get('ips')}): "
-                        "virtnet would rewrite a pool other VMs may use",
-                        hint=f"use it as it is with --nic pool={pool.name} (no subnet=), or give the new pool another "
-                        "name with pool=NAME",
-                    )
-                )
-                pools.append(pool)
-                continue
-            for _obj, es in existing:
-                if es is None:
-                    continue
-                why = overlap(spec, es)
-                if why:
-                    edit.refusals.append(
-                        Refusal(
-                            f"the new pool overlaps the existing SpiderIPPool {es.name}: {why}",
-                            "SP@v1.2.2:pkg/ippoolmanager/ippool_validate.go",
-                            f"use the existing pool (--nic pool={es.name}) or pick addresses outside it "
-                            "(virtnet pool suggest --existing …)",
-                        )
-                    )
-                    break
-            pools.append(pool)
-        nic = replace(nic, pools=tuple(pools))
+        nic = replace(nic, pools=tuple(_reuse_pool(i, pool, existing, edit) for pool in nic.pools))
         if not nic.network and (nic.master or nic.bridge):
-            cni = Cni.OVS if nic.bridge else intent.cni
-            for smc in ctx.multus_configs:
-                meta = _map(smc.get("metadata"))
-                if meta.get("namespace") != intent.spiderpool_namespace or not _smc_matches(smc, cni, nic):
-                    continue
-                if nic.multus_config and nic.multus_config != meta.get("name"):
-                    continue
-                nad = _nad_name_of(smc)
-                edit.notes.append(
-                    f"NIC {i + 1} uses the existing SpiderMultusConfig {meta.get('namespace')}/{meta.get('name')} "
-                    f"(NAD {meta.get('namespace')}/{nad}: {cni.value} on "
-                    f"{nic.master or nic.bridge}{f', VLAN {nic.vlan}' if nic.vlan else ''})"
-                )
-                nic = replace(
-                    nic,
-                    network=f"{meta.get('namespace')}/{nad}",
-                    master=None,
-                    bridge=None,
-                    vlan=None,
-                    multus_config=None,
-                )
-                break
+            nic = _reuse_multus_config(i, nic, intent, ctx, edit)
         nics.append(nic)
     return replace(intent, nics=tuple(nics))
+
+
+def _reuse_pool(
+    i: int, pool: PoolIntent, existing: Sequence[tuple[Manifest, PoolSpec | None]], edit: Edit
+) -> PoolIntent:
+    """NIC ``i``'s new pool, or the existing SpiderIPPool that is the same pool; a pool of the same name with another
+    spec, or one the new pool overlaps, is refused."""
+    spec = _new_pool_spec(pool)
+    if spec is None:
+        return pool
+    same = next((obj for obj, es in existing if es is not None and _same_pool(spec, es)), None)
+    named = next((obj for obj, _ in existing if pool.name and _map(obj.get("metadata")).get("name") == pool.name), None)
+    if same is not None and (named is None or named is same):
+        name = str(_map(same.get("metadata")).get("name"))
+        edit.notes.append(
+            f"NIC {i + 1} uses the existing SpiderIPPool {name} (same subnet, addresses and gateway)"
+            + (f" instead of creating {pool.name}" if pool.name and pool.name != name else "")
+        )
+        return PoolIntent(name=name, ip_version=spec.family)
+    if named is not None:
+        edit.refusals.append(
+            Refusal(
+                f"SpiderIPPool {pool.name} already exists with another spec (subnet "
+                f"{_map(named.get('spec')).get('subnet')}, ips {_map(named.get('spec')).get('ips')}): "
+                "virtnet would rewrite a pool other VMs may use",
+                hint=f"use it as it is with --nic pool={pool.name} (no subnet=), or give the new pool another "
+                "name with pool=NAME",
+            )
+        )
+        return pool
+    for _obj, es in existing:
+        if es is None:
+            continue
+        why = overlap(spec, es)
+        if why:
+            edit.refusals.append(
+                Refusal(
+                    f"the new pool overlaps the existing SpiderIPPool {es.name}: {why}",
+                    "SP@v1.2.2:pkg/ippoolmanager/ippool_validate.go",
+                    f"use the existing pool (--nic pool={es.name}) or pick addresses outside it "
+                    "(virtnet pool suggest --existing …)",
+                )
+            )
+            break
+    return pool
+
+
+def _reuse_multus_config(i: int, nic: NicIntent, intent: Intent, ctx: Context, edit: Edit) -> NicIntent:
+    """NIC ``i`` on the NAD of an existing SpiderMultusConfig that already describes its network, else as it is."""
+    cni = Cni.OVS if nic.bridge else intent.cni
+    for smc in ctx.multus_configs:
+        meta = _map(smc.get("metadata"))
+        if meta.get("namespace") != intent.spiderpool_namespace or not _smc_matches(smc, cni, nic):
+            continue
+        if nic.multus_config and nic.multus_config != meta.get("name"):
+            continue
+        nad = _nad_name_of(smc)
+        edit.notes.append(
+            f"NIC {i + 1} uses the existing SpiderMultusConfig {meta.get('namespace')}/{meta.get('name')} "
+            f"(NAD {meta.get('namespace')}/{nad}: {cni.value} on "
+            f"{nic.master or nic.bridge}{f', VLAN {nic.vlan}' if nic.vlan else ''})"
+        )
+        return replace(
+            nic,
+            network=f"{meta.get('namespace')}/{nad}",
+            master=None,
+            bridge=None,
+            vlan=None,
+            multus_config=None,
+        )
+    return nic
 
 
 def _drop_existing_objects(objects: list[Obj], ctx: Context, edit: Edit) -> list[Obj]:
@@ -590,100 +595,126 @@ def edit_vm(vm: Manifest, intent: Intent, ctx: Context | None = None) -> Edit:
     rendered (the flags' fault); everything that would break the VM is returned in ``Edit.refusals``."""
     ctx = ctx or Context()
     _check_vm(vm)
-    original = copy.deepcopy(dict(vm))
-    new_vm = copy.deepcopy(dict(vm))
-    edit = Edit(original=original, vm=new_vm)
+    edit = Edit(original=copy.deepcopy(dict(vm)), vm=copy.deepcopy(dict(vm)))
+    old = _old_nics(_map(_template(edit.original).get("spec")))
+    target = _target(vm, intent, old, ctx, edit)
+    bundle = _render(target, ctx, edit)
+    plans = bundle.plan.nics
+    rendered = _Rendered.of(next(o for o in bundle.objects if o["kind"] == "VirtualMachine"))
+    # which NICs stay and which change network decide the networkData, and the networkData whether NICs need a MAC
+    by_old = {n.name: n for n in old}
+    new_nics = [_new_nic(nic, by_old.get(nic.name), edit.original, rendered) for nic in plans]
+    needs_macs = _edit_network_data(edit, edit.vm, old, new_nics, plans, intent.mode, ctx)
+    _edit_nics(edit, intent, plans, old, rendered, needs_macs)
+    _edit_annotations(edit, edit.vm, rendered.metadata)
+    case = _Case(edit, target, plans, old, ctx)
+    _refusals(case)
+    edit.effect = _effect(case)
+    edit.ips = _ips(case)
+    return edit
+
+
+def _target(vm: Manifest, intent: Intent, old: Sequence[_Nic], ctx: Context, edit: Edit) -> Intent:
+    """What to render: ``intent`` for this VM (its name and namespace, its NICs' names and MACs), pointed at the
+    existing pools and SpiderMultusConfigs it would otherwise create; no login, no eviction strategy of its own."""
     meta = _map(vm.get("metadata"))
-    name = str(meta.get("name") or intent.name)
-    namespace = str(meta.get("namespace") or intent.namespace)
-    old_tspec = _map(_template(original).get("spec"))
-    old = _old_nics(old_tspec)
     target = replace(
         intent,
-        name=name,
-        namespace=namespace,
+        name=str(meta.get("name") or intent.name),
+        namespace=str(meta.get("namespace") or intent.namespace),
         cloud_init=CloudInitIntent(ssh_authorized_keys=(_UNUSED_KEY,)),
         vm=replace(intent.vm, eviction_strategy=None),
     )
     target = replace(target, nics=_target_nics(target, old))
-    target = _reuse(target, ctx, edit)
+    return _reuse(target, ctx, edit)
+
+
+def _render(target: Intent, ctx: Context, edit: Edit) -> Bundle:
+    """Render the target; its warnings and notes go to the edit, and so do the objects besides the VM that are not
+    there yet."""
     bundle = render_bundle(target)
     edit.bundle = bundle
-    plan = bundle.plan
     edit.warnings.extend(bundle.warnings)
     reused = [n for n in edit.notes if " uses the existing " in n]
     edit.notes.extend(
         n for n in bundle.notes if not (n.endswith("(not rendered)") and any(_named_in(n, r) for r in reused))
     )
-    rendered_vm = next(o for o in bundle.objects if o["kind"] == "VirtualMachine")
     objects = [o for o in bundle.objects if o["kind"] not in ("VirtualMachine", "Secret")]
     edit.objects = _drop_existing_objects(objects, ctx, edit)
+    return bundle
 
-    tmeta_r = _map(_template(rendered_vm).get("metadata"))
-    tspec_r = _map(_template(rendered_vm).get("spec"))
-    r_ifaces = {str(i["name"]): i for i in _map(_map(tspec_r.get("domain")).get("devices")).get("interfaces", [])}
-    r_nets = {str(n["name"]): n for n in tspec_r.get("networks", [])}
-    by_old = {n.name: n for n in old}
 
-    # which NICs stay, which change network, which need a MAC (decided after networkData)
-    new_nics: list[netdata.NewNic] = []
-    for nic in plan.nics:
-        previous = by_old.get(nic.name)
-        r_iface = r_ifaces[nic.name]
-        r_net = r_nets[nic.name]
-        changed_net = True
-        if previous is not None and not previous.implicit:
-            new_binding = next(k for k in BINDING_KEYS if k in r_iface)
-            new_binding = f"binding:{r_iface['binding']['name']}" if new_binding == "binding" else new_binding
-            changed_net = previous.binding != new_binding or previous.source != _Nic("x", r_iface, r_net, True).source
-            changed_net = changed_net or _annotation_changed(original, tmeta_r, nic)
-        new_nics.append(
-            netdata.NewNic(
-                name=nic.name,
-                mac=nic.mac,
-                primary=nic.primary,
-                kept=previous is not None,
-                network_changed=changed_net,
-                ipv6=6 in nic.families,
-                bridge=nic.binding is Binding.BRIDGE,
-            )
+class _Rendered(NamedTuple):
+    """The rendered VM's template metadata, and its interfaces and networks by NIC name."""
+
+    metadata: Manifest
+    interfaces: dict[str, Obj]
+    networks: dict[str, Obj]
+
+    @classmethod
+    def of(cls, vm: Obj) -> _Rendered:
+        tspec = _map(_template(vm).get("spec"))
+        interfaces = _map(_map(tspec.get("domain")).get("devices")).get("interfaces", [])
+        return cls(
+            _map(_template(vm).get("metadata")),
+            {str(i["name"]): i for i in interfaces},
+            {str(n["name"]): n for n in tspec.get("networks", [])},
         )
 
-    needs_macs = _edit_network_data(edit, new_vm, old, new_nics, plan.nics, intent.mode, ctx)
 
-    # interfaces and networks
-    tspec = _template(new_vm)["spec"]
-    domain = tspec.setdefault("domain", {})
-    devices = domain.setdefault("devices", {})
+def _new_nic(nic: NicPlan, previous: _Nic | None, original: Manifest, rendered: _Rendered) -> netdata.NewNic:
+    """A NIC after the edit as the networkData rewrite sees it (``previous``: the VM's NIC of that name): whether the
+    VM had it, whether its network changes."""
+    r_iface = rendered.interfaces[nic.name]
+    r_net = rendered.networks[nic.name]
+    changed_net = True
+    if previous is not None and not previous.implicit:
+        new_binding = next(k for k in BINDING_KEYS if k in r_iface)
+        new_binding = f"binding:{r_iface['binding']['name']}" if new_binding == "binding" else new_binding
+        changed_net = previous.binding != new_binding or previous.source != _Nic("x", r_iface, r_net, True).source
+        changed_net = changed_net or _annotation_changed(original, rendered.metadata, nic)
+    return netdata.NewNic(
+        name=nic.name,
+        mac=nic.mac,
+        primary=nic.primary,
+        kept=previous is not None,
+        network_changed=changed_net,
+        ipv6=6 in nic.families,
+        bridge=nic.binding is Binding.BRIDGE,
+    )
+
+
+def _edit_nics(
+    edit: Edit, intent: Intent, plans: Sequence[NicPlan], old: Sequence[_Nic], rendered: _Rendered, needs_macs: bool
+) -> None:
+    """Replace the VM's interfaces and networks by the rendered ones, each NIC that stays keeping what it had."""
+    tspec = _template(edit.vm)["spec"]
+    devices = tspec.setdefault("domain", {}).setdefault("devices", {})
+    by_old = {n.name: n for n in old}
     ifaces: list[Obj] = []
     nets: list[Obj] = []
-    for nic in plan.nics:
+    for nic in plans:
         previous = by_old.get(nic.name)
-        rendered_iface = dict(r_ifaces[nic.name])
+        rendered_iface = dict(rendered.interfaces[nic.name])
         if previous is not None and previous.mac is None and not needs_macs and not _mac_given(intent, nic):
             rendered_iface.pop("macAddress", None)  # a NIC that stays keeps "no fixed MAC" unless networkData needs one
         ifaces.append(_interface(None if previous is None else previous.iface, rendered_iface, nic.binding))
-        nets.append(_network(None if previous is None else previous.net, r_nets[nic.name]))
-        mac = ifaces[-1].get("macAddress")
-        if nic.binding is Binding.MASQUERADE and isinstance(mac, str) and mac.lower() in RESERVED_MACS:
-            edit.refusals.append(
-                Refusal(
-                    f"NIC {nic.name} keeps MAC {mac}, which KubeVirt reserves for masquerade's in-pod bridge",
-                    "KV@v1.0.1:pkg/network/link/reserved_macs.go",
-                    "give it another MAC with --nic mac=…",
-                )
-            )
+        nets.append(_network(None if previous is None else previous.net, rendered.networks[nic.name]))
+        _refuse_reserved_mac(edit, nic, ifaces[-1])
     _replace_list(edit, devices, "interfaces", ifaces, "spec.template.spec.domain.devices.interfaces", old)
     _replace_list(edit, tspec, "networks", nets, "spec.template.spec.networks", old)
 
-    # annotations
-    _edit_annotations(edit, new_vm, tmeta_r)
 
-    case = _Case(edit, target, plan.nics, old, ctx)
-    _refusals(case)
-    edit.effect = _effect(case)
-    edit.ips = _ips(case)
-    return edit
+def _refuse_reserved_mac(edit: Edit, nic: NicPlan, iface: Obj) -> None:
+    mac = iface.get("macAddress")
+    if nic.binding is Binding.MASQUERADE and isinstance(mac, str) and mac.lower() in RESERVED_MACS:
+        edit.refusals.append(
+            Refusal(
+                f"NIC {nic.name} keeps MAC {mac}, which KubeVirt reserves for masquerade's in-pod bridge",
+                "KV@v1.0.1:pkg/network/link/reserved_macs.go",
+                "give it another MAC with --nic mac=…",
+            )
+        )
 
 
 def _named_in(bundle_note: str, reuse_note: str) -> bool:
@@ -804,6 +835,40 @@ def _secret_value(secret: Manifest) -> tuple[str, str] | None:
     return None
 
 
+class _Volume(NamedTuple):
+    """A cloud-init volume of the VM: its position in ``spec.template.spec.volumes``, its source and that block (edited
+    in place)."""
+
+    position: int
+    source: str  # cloudInitNoCloud | cloudInitConfigDrive
+    block: Obj
+
+    @property
+    def config_drive(self) -> bool:
+        return self.source == "cloudInitConfigDrive"
+
+    @property
+    def path(self) -> str:
+        return f"spec.template.spec.volumes[{self.position}].{self.source}"
+
+
+class _Nics(NamedTuple):
+    """What a networkData rewrite is for: the VM's NICs before and after the edit, and the v2 entries virtnet writes
+    for the new ones (by NIC name)."""
+
+    old: list[netdata.OldNic]
+    new: list[netdata.NewNic]
+    rendered_v2: netdata.Config
+
+
+class _Rewritten(NamedTuple):
+    """A networkData rewritten for the new NICs: the new text (None when the config stays the same) and what
+    changed."""
+
+    text: str | None
+    changes: list[str]
+
+
 def _edit_network_data(
     edit: Edit,
     vm: Obj,
@@ -815,131 +880,156 @@ def _edit_network_data(
 ) -> bool:
     """Rewrite every cloud-init networkData for the new NICs; returns whether the NICs need fixed MACs (their
     networkData matches them by MAC)."""
-    tspec = _template(vm)["spec"]
-    volumes = _cloud_init(tspec)
+    volumes = [_Volume(*v) for v in _cloud_init(_template(vm)["spec"])]
     index = _guest_index(old)
-    old_nd = [netdata.OldNic(n.name, n.mac, index.get(n.name)) for n in old]
     rendered_v2 = _map(_map(yaml.safe_load(_rendered_v2(mode, plans))).get("ethernets"))
-    multi = len(new) > 1
-    needs_macs = False
-    if not volumes and multi:
+    nics = _Nics([netdata.OldNic(n.name, n.mac, index.get(n.name)) for n in old], new, rendered_v2)
+    if not volumes and len(new) > 1:
         edit.notes.append(
             f"the VM has no cloud-init volume: configure NICs {', '.join(n.name for n in new[1:])} in the guest "
             "(DHCP on each; KubeVirt never generates network config)"
         )
-    for vol_index, src, ci in volumes:
-        config_drive = src == "cloudInitConfigDrive"
-        present = [k for k in NETWORK_DATA_KEYS if ci.get(k)]
-        base = f"spec.template.spec.volumes[{vol_index}].{src}"
-        if not present:
-            if not multi:
-                continue
-            data = netdata.openstack_config(new) if config_drive else {"version": 2, "ethernets": dict(rendered_v2)}
-            text = netdata.dump(data, config_drive)
-            if _too_big(edit, text, base):
-                continue
-            ci["networkData"] = text
+    needs_macs = False
+    for volume in volumes:
+        key = next((k for k in NETWORK_DATA_KEYS if volume.block.get(k)), None)
+        if key is None:
+            needs_macs = _add_network_data(edit, volume, nics) or needs_macs
+        elif key == "networkDataSecretRef":
+            _edit_secret_network_data(edit, volume, nics, ctx)
             needs_macs = True
-            edit.network_data.append(NetworkDataEdit(vol_index, src, "networkData", None, text))
-            edit.changes.append(
-                Change(f"{base}.networkData", f"added: {', '.join(f'{n.name} (MAC {n.mac}, DHCP)' for n in new)}")
-            )
-            continue
-        key = present[0]
-        secret_name: str | None = None
-        secret_key: str | None = None
-        if key == "networkDataSecretRef":
-            secret_name = str(_map(ci.get(key)).get("name") or "")
-            secret = ctx.secrets.get(secret_name)
-            found = _secret_value(secret) if secret is not None else None
-            needs_macs = True
-            if found is None:
-                what = ", ".join(
-                    f"{n.name} (MAC {n.mac}, DHCP" + (", no default route" if not n.primary else "") + ")" for n in new
-                )
-                if secret is None:
-                    why = (
-                        "rerun with --update-secret to let virtnet rewrite it"
-                        if not ctx.update_secret
-                        else "virtnet could not read it"
-                    )
-                else:
-                    why = "it holds no networkdata key virtnet can read"
-                edit.warnings.append(
-                    f"networkData is in Secret {secret_name} (networkDataSecretRef), not changed: {why}. It must "
-                    f"configure the NICs {what}; whether its routes depend on a removed NIC was not checked"
-                )
-                continue
-            secret_key, text = found
         else:
-            raw = str(ci.get(key))
-            if key == "networkDataBase64":
-                try:
-                    text = base64.b64decode(raw.replace("\n", ""), validate=True).decode("utf-8")
-                except (binascii.Error, ValueError, UnicodeDecodeError):
-                    edit.refusals.append(
-                        Refusal(
-                            f"{base}.networkDataBase64 is not valid base64: virtnet cannot rewrite it for the new NICs"
-                        )
-                    )
-                    continue
-            else:
-                text = raw
-        try:
-            parsed = netdata.parse(text, config_drive)
-            result = netdata.rewrite(parsed, config_drive, old_nd, new, rendered_v2)
-        except netdata.NetworkDataError as err:
-            edit.refusals.append(
-                Refusal(
-                    f"{base}.{key}{f' (Secret {secret_name})' if secret_name else ''} cannot be rewritten for the new "
-                    f"NICs: {err}",
-                    hint="fix or remove it first",
-                )
-            )
-            continue
-        for r in result.refusals:
-            edit.refusals.append(
-                Refusal(
-                    r, hint="remove or move those settings in the networkData first, or keep the NIC (--nic name=…)"
-                )
-            )
-        edit.warnings.extend(result.warnings)
-        if result.data is None:
-            continue  # network config disabled: nothing to rewrite
-        needs_macs = True
-        if netdata.parse(netdata.dump(result.data, config_drive), config_drive) == parsed:
-            continue  # the same config: keep the text exactly as it was
-        new_text = netdata.dump(result.data, config_drive)
-        where = f"{base}.{key}"
-        if secret_name is not None:
-            assert secret_key is not None
-            edit.network_data.append(
-                NetworkDataEdit(vol_index, src, key, text, new_text, secret=secret_name, secret_key=secret_key)
-            )
-            if not ctx.update_secret:
-                edit.warnings.append(
-                    f"Secret {secret_name} key {secret_key} (networkDataSecretRef) must change for the new NICs "
-                    f"({'; '.join(result.changes)}): rerun with --update-secret to let virtnet rewrite it"
-                )
-                continue
-            secret = dict(copy.deepcopy(ctx.secrets[secret_name]))
-            if isinstance(_map(secret.get("stringData")).get(secret_key), str):
-                secret["stringData"][secret_key] = new_text
-            else:
-                secret.setdefault("data", {})[secret_key] = base64.b64encode(new_text.encode()).decode()
-            edit.secrets.append(secret)
-            edit.changes.append(Change(f"Secret {secret_name} data.{secret_key}", "; ".join(result.changes)))
-            continue
-        if key == "networkDataBase64":
-            value = base64.b64encode(new_text.encode()).decode()
-        else:
-            value = new_text
-            if _too_big(edit, new_text, base):
-                continue
-        ci[key] = value
-        edit.network_data.append(NetworkDataEdit(vol_index, src, key, text, new_text))
-        edit.changes.append(Change(where, "; ".join(result.changes) or "rewritten"))
+            needs_macs = _edit_inline_network_data(edit, volume, key, nics) or needs_macs
     return needs_macs
+
+
+def _add_network_data(edit: Edit, volume: _Volume, nics: _Nics) -> bool:
+    """A volume without networkData gets one when the VM has several NICs (cloud-init configures only the first
+    by itself); returns whether it was added."""
+    new = nics.new
+    if len(new) <= 1:
+        return False
+    data = netdata.openstack_config(new) if volume.config_drive else {"version": 2, "ethernets": dict(nics.rendered_v2)}
+    text = netdata.dump(data, volume.config_drive)
+    if _too_big(edit, text, volume.path):
+        return False
+    volume.block["networkData"] = text
+    edit.network_data.append(NetworkDataEdit(volume.position, volume.source, "networkData", None, text))
+    edit.changes.append(
+        Change(f"{volume.path}.networkData", f"added: {', '.join(f'{n.name} (MAC {n.mac}, DHCP)' for n in new)}")
+    )
+    return True
+
+
+def _edit_secret_network_data(edit: Edit, volume: _Volume, nics: _Nics, ctx: Context) -> None:
+    """networkData kept in a Secret: rewritten into ``edit.secrets`` with --update-secret, else a warning says what
+    must change."""
+    key = "networkDataSecretRef"
+    secret_name = str(_map(volume.block.get(key)).get("name") or "")
+    secret = ctx.secrets.get(secret_name)
+    found = _secret_value(secret) if secret is not None else None
+    if found is None:
+        what = ", ".join(
+            f"{n.name} (MAC {n.mac}, DHCP" + (", no default route" if not n.primary else "") + ")" for n in nics.new
+        )
+        if secret is None:
+            why = (
+                "rerun with --update-secret to let virtnet rewrite it"
+                if not ctx.update_secret
+                else "virtnet could not read it"
+            )
+        else:
+            why = "it holds no networkdata key virtnet can read"
+        edit.warnings.append(
+            f"networkData is in Secret {secret_name} (networkDataSecretRef), not changed: {why}. It must "
+            f"configure the NICs {what}; whether its routes depend on a removed NIC was not checked"
+        )
+        return
+    secret_key, text = found
+    rewritten = _rewrite_network_data(edit, volume, key, text, nics, secret_name)
+    if rewritten is None or rewritten.text is None:
+        return
+    new_text = rewritten.text
+    edit.network_data.append(
+        NetworkDataEdit(volume.position, volume.source, key, text, new_text, secret=secret_name, secret_key=secret_key)
+    )
+    if not ctx.update_secret:
+        edit.warnings.append(
+            f"Secret {secret_name} key {secret_key} (networkDataSecretRef) must change for the new NICs "
+            f"({'; '.join(rewritten.changes)}): rerun with --update-secret to let virtnet rewrite it"
+        )
+        return
+    updated = dict(copy.deepcopy(ctx.secrets[secret_name]))
+    if isinstance(_map(updated.get("stringData")).get(secret_key), str):
+        updated["stringData"][secret_key] = new_text
+    else:
+        updated.setdefault("data", {})[secret_key] = base64.b64encode(new_text.encode()).decode()
+    edit.secrets.append(updated)
+    edit.changes.append(Change(f"Secret {secret_name} data.{secret_key}", "; ".join(rewritten.changes)))
+
+
+def _edit_inline_network_data(edit: Edit, volume: _Volume, key: str, nics: _Nics) -> bool:
+    """networkData in the volume itself (plain or base64), rewritten in place; returns whether the NICs need fixed
+    MACs."""
+    raw = str(volume.block.get(key))
+    if key == "networkDataBase64":
+        try:
+            text = base64.b64decode(raw.replace("\n", ""), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            edit.refusals.append(
+                Refusal(
+                    f"{volume.path}.networkDataBase64 is not valid base64: virtnet cannot rewrite it for the new NICs"
+                )
+            )
+            return False
+    else:
+        text = raw
+    rewritten = _rewrite_network_data(edit, volume, key, text, nics)
+    if rewritten is None:
+        return False
+    if rewritten.text is None:
+        return True
+    new_text = rewritten.text
+    if key == "networkDataBase64":
+        value = base64.b64encode(new_text.encode()).decode()
+    else:
+        value = new_text
+        if _too_big(edit, new_text, volume.path):
+            return True
+    volume.block[key] = value
+    edit.network_data.append(NetworkDataEdit(volume.position, volume.source, key, text, new_text))
+    edit.changes.append(Change(f"{volume.path}.{key}", "; ".join(rewritten.changes) or "rewritten"))
+    return True
+
+
+def _rewrite_network_data(
+    edit: Edit, volume: _Volume, key: str, text: str, nics: _Nics, secret_name: str | None = None
+) -> _Rewritten | None:
+    """The networkData ``text`` rewritten for the new NICs, its refusals and warnings said; None when there is
+    nothing to rewrite (unreadable, or network config disabled)."""
+    config_drive = volume.config_drive
+    try:
+        parsed = netdata.parse(text, config_drive)
+        result = netdata.rewrite(parsed, config_drive, nics.old, nics.new, nics.rendered_v2)
+    except netdata.NetworkDataError as err:
+        edit.refusals.append(
+            Refusal(
+                f"{volume.path}.{key}{f' (Secret {secret_name})' if secret_name else ''} cannot be rewritten for the "
+                f"new NICs: {err}",
+                hint="fix or remove it first",
+            )
+        )
+        return None
+    for r in result.refusals:
+        edit.refusals.append(
+            Refusal(r, hint="remove or move those settings in the networkData first, or keep the NIC (--nic name=…)")
+        )
+    edit.warnings.extend(result.warnings)
+    if result.data is None:
+        return None  # network config disabled: nothing to rewrite
+    new_text = netdata.dump(result.data, config_drive)
+    if netdata.parse(new_text, config_drive) == parsed:
+        return _Rewritten(None, result.changes)  # the same config: keep the text exactly as it was
+    return _Rewritten(new_text, result.changes)
 
 
 def _rendered_v2(mode: Mode, plans: Sequence[NicPlan]) -> str:
@@ -1000,34 +1090,48 @@ class _Case(NamedTuple):
 
 def _refusals(case: _Case) -> None:
     """What would break the VM (refused, with the reason) or may surprise (warned)."""
-    edit, target, plans, old, ctx = case
-    original, vm = edit.original, edit.vm
-    tspec = _map(_template(vm).get("spec"))
+    _refuse_eviction(case)
+    _refuse_bridge_on_macvlan(case)
+    _refuse_missing_networks(case)
+    _refuse_missing_pools(case)
+    _refuse_probes(case)
+    _refuse_controlled(case.edit)
+    _warn_removed_nics(case)
+
+
+def _refuse_eviction(case: _Case) -> None:
+    """evictionStrategy LiveMigrate (the VM's, else the cluster's) and a mode KubeVirt will not migrate."""
+    edit, target, _plans, _old, ctx = case
+    tspec = _map(_template(edit.vm).get("spec"))
     caps = capabilities(target.mode, target.cni, target.versions, target.passt)
-    # 1. evictionStrategy LiveMigrate (the VM's, else the cluster's) and a mode KubeVirt will not migrate
     eviction = tspec.get("evictionStrategy")
     whose = "the VM's evictionStrategy"
     if eviction is None and ctx.kubevirt is not None:
         eviction = _map(_map(ctx.kubevirt.get("spec")).get("configuration")).get("evictionStrategy")
         whose = "the cluster's default evictionStrategy (KubeVirt CR spec.configuration.evictionStrategy)"
-    if eviction == "LiveMigrate" and not caps.live_migration.kubevirt_allows:
-        state, why = running_state(original, ctx)
-        text = (
-            f"{whose} is LiveMigrate and {caps.live_migration.kubevirt}: KubeVirt denies evicting its pod, so node "
-            "drains would hang"
-        )
-        if state == "running":
-            edit.refusals.append(
-                Refusal(
-                    f"the VM runs ({why}) and {text}",
-                    f"{caps.binding.migration_source}; {SRC_EVICTION}",
-                    "pick a mode KubeVirt migrates (virtnet modes), or set evictionStrategy: LiveMigrateIfPossible "
-                    "(or None) on the VM first",
-                )
+    if eviction != "LiveMigrate" or caps.live_migration.kubevirt_allows:
+        return
+    state, why = running_state(edit.original, ctx)
+    text = (
+        f"{whose} is LiveMigrate and {caps.live_migration.kubevirt}: KubeVirt denies evicting its pod, so node "
+        "drains would hang"
+    )
+    if state == "running":
+        edit.refusals.append(
+            Refusal(
+                f"the VM runs ({why}) and {text}",
+                f"{caps.binding.migration_source}; {SRC_EVICTION}",
+                "pick a mode KubeVirt migrates (virtnet modes), or set evictionStrategy: LiveMigrateIfPossible "
+                "(or None) on the VM first",
             )
-        else:
-            edit.warnings.append(f"when the VM starts, {text} ({caps.binding.migration_source})")
-    # 2. bridge binding on a macvlan/ipvlan network
+        )
+    else:
+        edit.warnings.append(f"when the VM starts, {text} ({caps.binding.migration_source})")
+
+
+def _refuse_bridge_on_macvlan(case: _Case) -> None:
+    """Bridge binding on a macvlan/ipvlan network."""
+    edit, _target, plans, _old, ctx = case
     for nic in plans:
         cni = _nad_cni(nic.nad_ref, ctx) if nic.nad_ref and not nic.render_multus_config else None
         if nic.binding is Binding.BRIDGE and cni in ("macvlan", "ipvlan"):
@@ -1039,48 +1143,67 @@ def _refusals(case: _Case) -> None:
                     f"use --mode passt --cni {cni} for this network, or an ovs network for bridge",
                 )
             )
-    # 3. a NAD that is known not to exist
-    if "NetworkAttachmentDefinition" in ctx.known:
-        for nic in plans:
-            if nic.nad_ref and not nic.render_multus_config and not _nad_known(nic.nad_ref, ctx):
+
+
+def _refuse_missing_networks(case: _Case) -> None:
+    """A NAD that is known not to exist."""
+    edit, _target, plans, _old, ctx = case
+    if "NetworkAttachmentDefinition" not in ctx.known:
+        return
+    for nic in plans:
+        if nic.nad_ref and not nic.render_multus_config and not _nad_known(nic.nad_ref, ctx):
+            edit.refusals.append(
+                Refusal(
+                    f"NIC {nic.name}: NetworkAttachmentDefinition {nic.nad_ref} does not exist: the VM would not "
+                    "start ('failed to locate network attachment definition')",
+                    "KV@v1.9.0:pkg/network/multus/nad.go",
+                    "create it (or its SpiderMultusConfig) first, or name an existing one",
+                )
+            )
+
+
+def _refuse_missing_pools(case: _Case) -> None:
+    """An existing pool asked for that is known not to exist (and is not rendered either)."""
+    edit, _target, plans, _old, ctx = case
+    if "SpiderIPPool" not in ctx.known:
+        return
+    names = {str(_map(p.get("metadata")).get("name")) for p in ctx.pools}
+    rendered = {str(_map(o.get("metadata")).get("name")) for o in edit.objects if o.get("kind") == "SpiderIPPool"}
+    for nic in plans:
+        for pool in nic.pools:
+            if pool.spec is None and pool.name not in names and pool.name not in rendered:
                 edit.refusals.append(
                     Refusal(
-                        f"NIC {nic.name}: NetworkAttachmentDefinition {nic.nad_ref} does not exist: the VM would not "
-                        "start ('failed to locate network attachment definition')",
-                        "KV@v1.9.0:pkg/network/multus/nad.go",
-                        "create it (or its SpiderMultusConfig) first, or name an existing one",
+                        f"NIC {nic.name}: SpiderIPPool {pool.name} does not exist: SpiderPool could not give the "
+                        "VM an address",
+                        hint="create it, or describe a new pool with --nic subnet=,gateway=,ips=",
                     )
                 )
-    if "SpiderIPPool" in ctx.known:
-        names = {str(_map(p.get("metadata")).get("name")) for p in ctx.pools}
-        rendered = {str(_map(o.get("metadata")).get("name")) for o in edit.objects if o.get("kind") == "SpiderIPPool"}
-        for nic in plans:
-            for pool in nic.pools:
-                if pool.spec is None and pool.name not in names and pool.name not in rendered:
-                    edit.refusals.append(
-                        Refusal(
-                            f"NIC {nic.name}: SpiderIPPool {pool.name} does not exist: SpiderPool could not give the "
-                            "VM an address",
-                            hint="create it, or describe a new pool with --nic subnet=,gateway=,ips=",
-                        )
-                    )
-    # 4. HTTP/TCP probes with no pod network
-    has_pod = any("pod" in _map(n) for n in _list(tspec.get("networks")))
-    if not has_pod:
-        for probe in ("readinessProbe", "livenessProbe"):
-            p = _map(tspec.get(probe))
-            kind = next((k for k in ("httpGet", "tcpSocket") if k in p), None)
-            if kind:
-                edit.refusals.append(
-                    Refusal(
-                        f"the VM has a {probe} with {kind}, which KubeVirt rejects when no pod network is attached; "
-                        f"mode {target.mode.value} has none",
-                        SRC_PROBES,
-                        "use an exec or guest-agent probe, or a mode on the pod network",
-                    )
+
+
+def _refuse_probes(case: _Case) -> None:
+    """HTTP/TCP probes with no pod network."""
+    edit, target, _plans, _old, _ctx = case
+    tspec = _map(_template(edit.vm).get("spec"))
+    if any("pod" in _map(n) for n in _list(tspec.get("networks"))):
+        return
+    for probe in ("readinessProbe", "livenessProbe"):
+        p = _map(tspec.get(probe))
+        kind = next((k for k in ("httpGet", "tcpSocket") if k in p), None)
+        if kind:
+            edit.refusals.append(
+                Refusal(
+                    f"the VM has a {probe} with {kind}, which KubeVirt rejects when no pod network is attached; "
+                    f"mode {target.mode.value} has none",
+                    SRC_PROBES,
+                    "use an exec or guest-agent probe, or a mode on the pod network",
                 )
-    # 5. a VM owned by a controller (VirtualMachinePool) would be reverted
-    for owner in _list(_map(original.get("metadata")).get("ownerReferences")):
+            )
+
+
+def _refuse_controlled(edit: Edit) -> None:
+    """A VM owned by a controller (VirtualMachinePool) would be reverted."""
+    for owner in _list(_map(edit.original.get("metadata")).get("ownerReferences")):
         if isinstance(owner, Mapping) and owner.get("controller") is True:
             edit.refusals.append(
                 Refusal(
@@ -1088,7 +1211,11 @@ def _refusals(case: _Case) -> None:
                     hint=f"change the network in the {owner.get('kind')}'s VM template instead",
                 )
             )
-    # 6. NICs removed that virtnet does not render (SR-IOV, other bindings): said, not refused
+
+
+def _warn_removed_nics(case: _Case) -> None:
+    """NICs removed that virtnet does not render (SR-IOV, other bindings): said, not refused."""
+    edit, target, plans, old, _ctx = case
     kept = {n.name for n in plans}
     for n in old:
         if n.name not in kept and not n.implicit:
@@ -1115,37 +1242,83 @@ def _nets_by_name(vm: Manifest) -> dict[str, object]:
 def _effect(case: _Case) -> Effect:
     """When the edit takes effect, and why."""
     edit, target, _plans, _old, ctx = case
-    original, vm = edit.original, edit.vm
+    original = edit.original
     state, why = running_state(original, ctx)
     running = f"{state} ({why})"
     kv = target.versions.kubevirt
     ns, name = str(_map(original.get("metadata")).get("namespace") or target.namespace), target.name
-    how = f"virtctl restart {name} -n {ns}"
     if not edit.changed:
         return Effect("none", running)
-    reasons: list[Reason] = []
-    old_ifaces, new_ifaces = _ifaces_by_name(original), _ifaces_by_name(vm)
-    old_nets, new_nets = _nets_by_name(original), _nets_by_name(vm)
-    implicit = not old_ifaces and not old_nets
-    removed = sorted(set(old_ifaces) - set(new_ifaces)) + (["default (implicit)"] if implicit and new_ifaces else [])
-    changed = sorted(
-        n for n in set(old_ifaces) & set(new_ifaces) if _no_state(old_ifaces[n]) != _no_state(new_ifaces[n])
+    nics = _NicChanges.of(original, edit.vm)
+    reasons = [*_restart_reasons(nics), *_start_reasons(edit)]
+    if nics.added and not reasons:
+        reasons += _hotplug_reasons(nics, kv, ctx)
+    condition = _rollout_condition(kv, ctx)
+    if state == "stopped":
+        return Effect("next-start", running, tuple(reasons), condition, f"virtctl start {name} -n {ns}")
+    if reasons:
+        return Effect("restart", running, tuple(reasons), condition, f"virtctl restart {name} -n {ns}")
+    return Effect(
+        "now",
+        running,
+        (
+            Reason(
+                f"only new {', '.join(nics.added)} interfaces: KubeVirt hotplugs them into the running VM (Multus "
+                "thick plugin and its dynamic networks controller needed, else a live migration attaches them)",
+                SRC_HOTPLUG,
+            ),
+        ),
+        condition,
     )
-    changed += sorted(n for n in set(old_nets) & set(new_nets) if old_nets[n] != new_nets[n] and n not in changed)
-    if removed:
-        reasons.append(
-            Reason(f"interfaces removed: {', '.join(removed)} (hot-unplug needs state: absent)", SRC_RESTART)
+
+
+class _NicChanges(NamedTuple):
+    """How the VM's interfaces and networks differ after the edit (NIC names)."""
+
+    removed: list[str]
+    changed: list[str]
+    added: list[str]
+    implicit: bool  # the VM had KubeVirt's implicit pod network (no interfaces, no networks)
+    pod_added: bool
+    interfaces: dict[str, object]  # after the edit
+
+    @classmethod
+    def of(cls, original: Manifest, vm: Manifest) -> _NicChanges:
+        old_ifaces, new_ifaces = _ifaces_by_name(original), _ifaces_by_name(vm)
+        old_nets, new_nets = _nets_by_name(original), _nets_by_name(vm)
+        implicit = not old_ifaces and not old_nets
+        removed = sorted(set(old_ifaces) - set(new_ifaces)) + (
+            ["default (implicit)"] if implicit and new_ifaces else []
         )
-    if changed:
-        reasons.append(Reason(f"interfaces or networks changed: {', '.join(changed)}", SRC_RESTART))
-    pod_added = any("pod" in _map(n) for n in new_nets.values()) and not any(
-        "pod" in _map(n) for n in old_nets.values()
-    )
-    if pod_added and not implicit:
+        changed = sorted(
+            n for n in set(old_ifaces) & set(new_ifaces) if _no_state(old_ifaces[n]) != _no_state(new_ifaces[n])
+        )
+        changed += sorted(n for n in set(old_nets) & set(new_nets) if old_nets[n] != new_nets[n] and n not in changed)
+        pod_added = any("pod" in _map(n) for n in new_nets.values()) and not any(
+            "pod" in _map(n) for n in old_nets.values()
+        )
+        added = sorted(set(new_ifaces) - set(old_ifaces))
+        return cls(removed, changed, added, implicit, pod_added, new_ifaces)
+
+
+def _restart_reasons(nics: _NicChanges) -> list[Reason]:
+    """Interface and network changes KubeVirt applies only with a restart."""
+    reasons: list[Reason] = []
+    if nics.removed:
+        reasons.append(
+            Reason(f"interfaces removed: {', '.join(nics.removed)} (hot-unplug needs state: absent)", SRC_RESTART)
+        )
+    if nics.changed:
+        reasons.append(Reason(f"interfaces or networks changed: {', '.join(nics.changed)}", SRC_RESTART))
+    if nics.pod_added and not nics.implicit:
         reasons.append(Reason("a pod network is added", SRC_RESTART))
-    added = sorted(set(new_ifaces) - set(old_ifaces))
-    annotations_changed = any(c.path.startswith("spec.template.metadata.annotations") for c in edit.changes)
-    if annotations_changed:
+    return reasons
+
+
+def _start_reasons(edit: Edit) -> list[Reason]:
+    """Changes read only when the VMI (and its pod) starts: annotations, cloud-init networkData, its Secret."""
+    reasons: list[Reason] = []
+    if any(c.path.startswith("spec.template.metadata.annotations") for c in edit.changes):
         reasons.append(
             Reason(
                 "the Multus/SpiderPool annotations change; KubeVirt copies them to the virt-launcher pod only when it "
@@ -1164,51 +1337,39 @@ def _effect(case: _Case) -> Effect:
         reasons.append(
             Reason("the networkData Secret changes; cloud-init reads it when the VMI starts", SRC_CLOUD_INIT)
         )
-    if added and not reasons:
-        bindings = {next((k for k in BINDING_KEYS if k in _map(new_ifaces[n])), None) for n in added}
-        if not bindings <= {"bridge", "sriov"}:
-            reasons.append(
-                Reason(f"new interfaces {', '.join(added)} use a binding KubeVirt cannot hotplug", SRC_HOTPLUG)
-            )
-        elif kv < HOTPLUG_FIRST:
-            reasons.append(Reason(f"KubeVirt {kv} cannot hotplug interfaces (from v1.1)", SRC_HOTPLUG))
-        elif kv < HOTPLUG_GA:
-            config = _map(_map(_map(ctx.kubevirt).get("spec")).get("configuration"))
-            gates = _list(_map(config.get("developerConfiguration")).get("featureGates"))
-            if "HotplugNICs" not in gates:
-                reasons.append(
-                    Reason(f"KubeVirt {kv} hotplugs interfaces only with the HotplugNICs feature gate", SRC_HOTPLUG)
-                )
+    return reasons
+
+
+def _hotplug_reasons(nics: _NicChanges, kv: Version, ctx: Context) -> list[Reason]:
+    """Why the new interfaces cannot be hotplugged (none when they can)."""
+    bindings = {next((k for k in BINDING_KEYS if k in _map(nics.interfaces[n])), None) for n in nics.added}
+    if not bindings <= {"bridge", "sriov"}:
+        return [Reason(f"new interfaces {', '.join(nics.added)} use a binding KubeVirt cannot hotplug", SRC_HOTPLUG)]
+    if kv < HOTPLUG_FIRST:
+        return [Reason(f"KubeVirt {kv} cannot hotplug interfaces (from v1.1)", SRC_HOTPLUG)]
+    if kv < HOTPLUG_GA:
+        config = _map(_map(_map(ctx.kubevirt).get("spec")).get("configuration"))
+        gates = _list(_map(config.get("developerConfiguration")).get("featureGates"))
+        if "HotplugNICs" not in gates:
+            return [Reason(f"KubeVirt {kv} hotplugs interfaces only with the HotplugNICs feature gate", SRC_HOTPLUG)]
+    return []
+
+
+def _rollout_condition(kv: Version, ctx: Context) -> str:
+    """What KubeVirt shows for a template change on this version: the RestartRequired condition, or nothing."""
     if kv < ROLLOUT_FIRST:
-        condition = (
+        return (
             f"KubeVirt {kv} applies template changes at the next start and shows no RestartRequired condition "
             f"(it arrived with vmRolloutStrategy in v1.2: {SRC_ROLLOUT})"
         )
-    else:
-        strategy = "Stage (the default)"
-        if ctx.kubevirt is not None:
-            found = _map(_map(ctx.kubevirt.get("spec")).get("configuration")).get("vmRolloutStrategy")
-            if isinstance(found, str):
-                strategy = found
-        condition = (
-            f"vmRolloutStrategy {strategy}: KubeVirt marks the VM RestartRequired for every change under Stage, and "
-            f"for network changes it cannot hotplug under LiveUpdate ({SRC_ROLLOUT}; {SRC_RESTART})"
-        )
-    if state == "stopped":
-        return Effect("next-start", running, tuple(reasons), condition, f"virtctl start {name} -n {ns}")
-    if reasons:
-        return Effect("restart", running, tuple(reasons), condition, how)
-    return Effect(
-        "now",
-        running,
-        (
-            Reason(
-                f"only new {', '.join(added)} interfaces: KubeVirt hotplugs them into the running VM (Multus thick "
-                "plugin and its dynamic networks controller needed, else a live migration attaches them)",
-                SRC_HOTPLUG,
-            ),
-        ),
-        condition,
+    strategy = "Stage (the default)"
+    if ctx.kubevirt is not None:
+        found = _map(_map(ctx.kubevirt.get("spec")).get("configuration")).get("vmRolloutStrategy")
+        if isinstance(found, str):
+            strategy = found
+    return (
+        f"vmRolloutStrategy {strategy}: KubeVirt marks the VM RestartRequired for every change under Stage, and "
+        f"for network changes it cannot hotplug under LiveUpdate ({SRC_ROLLOUT}; {SRC_RESTART})"
     )
 
 
@@ -1240,104 +1401,101 @@ def _old_pools(original: Manifest, old: Sequence[_Nic]) -> dict[str, list[str]]:
 def _ips(case: _Case) -> list[IpNote]:
     """What happens to each NIC's address (and to addresses SpiderPool keeps for NICs that go)."""
     edit, target, plans, old, ctx = case
-    original = edit.original
-    ns = str(_map(original.get("metadata")).get("namespace") or target.namespace)
-    name = target.name
-    endpoint_name = f"SpiderEndpoint {ns}/{name}"
-    release = (
-        f"stop the VM (virtctl stop {name} -n {ns}), delete {endpoint_name} (kubectl -n {ns} delete spiderendpoint "
-        f"{name}) and start it again; deleting the VM releases it too"
-    )
-    recorded: dict[str, list[tuple[str, str]]] = {}
-    if ctx.endpoint is not None:
-        for item in _list(_map(_map(ctx.endpoint.get("status")).get("current")).get("ips")):
-            item = _map(item)
-            for family in ("ipv4", "ipv6"):
-                if item.get(family):
-                    recorded.setdefault(str(item.get("interface")), []).append(
-                        (str(item[family]).split("/")[0], str(item.get(f"{family}Pool") or "?"))
-                    )
-    before = _old_pools(original, old)
-    out: list[IpNote] = []
-    seen: set[str] = set()
-    for nic in plans:
-        pod_if = nic.pod_interface
-        seen.add(pod_if)
-        pools = [p.name for p in nic.pools]
-        held = recorded.get(pod_if, [])
-        if not pools:
-            if target.mode is Mode.MASQUERADE:
-                text = (
-                    f"the pod IP comes from the {target.cni.value} CNI's IPAM and changes when the pod is recreated; "
-                    "the guest sees 10.0.2.2 behind it (masquerade)"
-                )
-            else:
-                text = f"the address comes from {nic.nad_ref}'s IPAM (its default pools)"
-            if held:
-                text += (
-                    "; "
-                    + ", ".join(f"{ip} (pool {pool})" for ip, pool in held)
-                    + (f" stays allocated to the VM in {endpoint_name}, unused, until that endpoint goes")
-                )
-                out.append(IpNote(nic.name, pod_if, text, release, SRC_STATIC_IP))
-            else:
-                out.append(IpNote(nic.name, pod_if, text))
-            continue
-        kept = [(ip, pool) for ip, pool in held if pool in pools]
-        if held and len(kept) == len(held):
-            out.append(
-                IpNote(
-                    nic.name,
-                    pod_if,
-                    "keeps " + ", ".join(f"{ip} (pool {pool})" for ip, pool in held),
-                    "",
-                    SRC_STATIC_IP,
-                )
-            )
-        elif held:
-            out.append(
-                IpNote(
-                    nic.name,
-                    pod_if,
-                    f"SpiderPool keeps giving {pod_if} "
-                    + ", ".join(f"{ip} (pool {pool})" for ip, pool in held)
-                    + f", recorded in {endpoint_name}, not an address from {', '.join(pools)}: KubeVirt VMs reuse the "
-                    "recorded allocation whatever pools they ask for now",
-                    release + f"; the next start then takes a new fixed IP from {', '.join(pools)}",
-                    SRC_STATIC_IP,
-                )
-            )
-        elif ctx.live:
-            out.append(
-                IpNote(
-                    nic.name,
-                    pod_if,
-                    f"a new fixed IP from {', '.join(pools)} at the next start, kept across restarts while the VM "
-                    "exists",
-                    "",
-                    SRC_STATIC_IP,
-                )
-            )
-        else:
-            prior = [p for p in before.get(pod_if, []) if p not in pools]
-            text = f"a new fixed IP from {', '.join(pools)} at the next start, kept across restarts while the VM exists"
-            if prior:
-                text += (
-                    f"; if {endpoint_name} already records an address for {pod_if} (from {', '.join(prior)}), "
-                    "SpiderPool keeps giving that one instead"
-                )
-            out.append(IpNote(nic.name, pod_if, text, release if prior else "", SRC_STATIC_IP))
-    for pod_if, held in recorded.items():
+    ns = str(_map(edit.original.get("metadata")).get("namespace") or target.namespace)
+    endpoint = _Endpoint.of(ns, target.name, ctx.endpoint)
+    before = _old_pools(edit.original, old)
+    out = [_ip_note(nic, target, ctx, endpoint, before) for nic in plans]
+    seen = {nic.pod_interface for nic in plans}
+    for pod_if, held in endpoint.recorded.items():
         if pod_if in seen:
             continue
         out.append(
             IpNote(
                 "(removed)",
                 pod_if,
-                ", ".join(f"{ip} (pool {pool})" for ip, pool in held)
-                + f" stays allocated to the VM in {endpoint_name}, unused, until that endpoint goes",
-                release,
+                _held(held) + f" stays allocated to the VM in {endpoint.name}, unused, until that endpoint goes",
+                endpoint.release,
                 SRC_STATIC_IP,
             )
         )
     return out
+
+
+class _Endpoint(NamedTuple):
+    """The VM's SpiderEndpoint: its name, the (IP, pool) pairs it records by pod interface, how to release them."""
+
+    name: str
+    recorded: dict[str, list[tuple[str, str]]]
+    release: str
+
+    @classmethod
+    def of(cls, ns: str, name: str, endpoint: Manifest | None) -> _Endpoint:
+        endpoint_name = f"SpiderEndpoint {ns}/{name}"
+        release = (
+            f"stop the VM (virtctl stop {name} -n {ns}), delete {endpoint_name} (kubectl -n {ns} delete "
+            f"spiderendpoint {name}) and start it again; deleting the VM releases it too"
+        )
+        recorded: dict[str, list[tuple[str, str]]] = {}
+        if endpoint is not None:
+            for item in _list(_map(_map(endpoint.get("status")).get("current")).get("ips")):
+                item = _map(item)
+                for family in ("ipv4", "ipv6"):
+                    if item.get(family):
+                        recorded.setdefault(str(item.get("interface")), []).append(
+                            (str(item[family]).split("/")[0], str(item.get(f"{family}Pool") or "?"))
+                        )
+        return cls(endpoint_name, recorded, release)
+
+
+def _held(held: Sequence[tuple[str, str]]) -> str:
+    return ", ".join(f"{ip} (pool {pool})" for ip, pool in held)
+
+
+def _ip_note(
+    nic: NicPlan, target: Intent, ctx: Context, endpoint: _Endpoint, before: Mapping[str, list[str]]
+) -> IpNote:
+    """What happens to the address of one NIC (``before``: the pools each pod interface asked for until now)."""
+    pod_if = nic.pod_interface
+    pools = [p.name for p in nic.pools]
+    held = endpoint.recorded.get(pod_if, [])
+    if not pools:
+        return _ipam_ip(nic, target, endpoint, held)
+    kept = [(ip, pool) for ip, pool in held if pool in pools]
+    if held and len(kept) == len(held):
+        return IpNote(nic.name, pod_if, "keeps " + _held(held), "", SRC_STATIC_IP)
+    if held:
+        return IpNote(
+            nic.name,
+            pod_if,
+            f"SpiderPool keeps giving {pod_if} "
+            + _held(held)
+            + f", recorded in {endpoint.name}, not an address from {', '.join(pools)}: KubeVirt VMs reuse the "
+            "recorded allocation whatever pools they ask for now",
+            endpoint.release + f"; the next start then takes a new fixed IP from {', '.join(pools)}",
+            SRC_STATIC_IP,
+        )
+    text = f"a new fixed IP from {', '.join(pools)} at the next start, kept across restarts while the VM exists"
+    if ctx.live:
+        return IpNote(nic.name, pod_if, text, "", SRC_STATIC_IP)
+    prior = [p for p in before.get(pod_if, []) if p not in pools]
+    if prior:
+        text += (
+            f"; if {endpoint.name} already records an address for {pod_if} (from {', '.join(prior)}), "
+            "SpiderPool keeps giving that one instead"
+        )
+    return IpNote(nic.name, pod_if, text, endpoint.release if prior else "", SRC_STATIC_IP)
+
+
+def _ipam_ip(nic: NicPlan, target: Intent, endpoint: _Endpoint, held: Sequence[tuple[str, str]]) -> IpNote:
+    """A NIC without pools of its own: the CNI's IPAM gives its address (and what the endpoint holds stays)."""
+    if target.mode is Mode.MASQUERADE:
+        text = (
+            f"the pod IP comes from the {target.cni.value} CNI's IPAM and changes when the pod is recreated; "
+            "the guest sees 10.0.2.2 behind it (masquerade)"
+        )
+    else:
+        text = f"the address comes from {nic.nad_ref}'s IPAM (its default pools)"
+    if not held:
+        return IpNote(nic.name, nic.pod_interface, text)
+    text += f"; {_held(held)} stays allocated to the VM in {endpoint.name}, unused, until that endpoint goes"
+    return IpNote(nic.name, nic.pod_interface, text, endpoint.release, SRC_STATIC_IP)
