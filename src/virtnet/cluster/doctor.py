@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
@@ -413,16 +413,23 @@ KUBEVIRT_INSTALL = (
     f"({KUBEVIRT.oldest.minor_line}…{KUBEVIRT.newest.minor_line})"
 )
 
+T = TypeVar("T")
+
+
+def _needed(value: T | Unread | None, check: str, missing: str) -> T | CheckResult:
+    """What a check needs, or its skip result: the read was refused (the reason) or found nothing (``missing``)."""
+    if isinstance(value, Unread):
+        return skipped(check, value.reason)
+    if value is None:
+        return skipped(check, missing)
+    return value
+
 
 def _kubevirt_cr(snap: Snapshot, check: str) -> Obj | CheckResult:
     """The KubeVirt CR, or the skip result of a check that needs it."""
     if not snap.kubevirt_crd:
         return skipped(check, "KubeVirt is not installed (see kubevirt-installed)")
-    if isinstance(snap.kubevirt_cr, Unread):
-        return skipped(check, snap.kubevirt_cr.reason)
-    if snap.kubevirt_cr is None:
-        return skipped(check, "no KubeVirt CR (see kubevirt-installed)")
-    return snap.kubevirt_cr
+    return _needed(snap.kubevirt_cr, check, "no KubeVirt CR (see kubevirt-installed)")
 
 
 def check_kubevirt_installed(snap: Snapshot, b: Basis) -> CheckResult:
@@ -897,11 +904,7 @@ def check_multus_config_nads(snap: Snapshot, b: Basis) -> CheckResult:
 
 
 def _view(b: Basis, check: str) -> PoolView | CheckResult:
-    if isinstance(b.pools, Unread):
-        return skipped(check, b.pools.reason)
-    if b.pools is None:
-        return skipped(check, "SpiderPool is not installed (see spiderpool-installed)")
-    return b.pools
+    return _needed(b.pools, check, "SpiderPool is not installed (see spiderpool-installed)")
 
 
 def check_ippool_references(snap: Snapshot, b: Basis) -> CheckResult:

@@ -237,15 +237,14 @@ def _resolve_tagged(tag: str, text: str) -> Any:
     raise ValueError(f"cannot decode {got} `{text}` as a {short}")
 
 
+# the tag go-yaml v2 names in "cannot unmarshal !!<tag>" for a resolved plain scalar (values of exactly these types)
+_GO_TAGS: dict[type, str] = {type(None): "!!null", bool: "!!bool", int: "!!int", float: "!!float"}
+
+
 def _go_tag(value: Any, text: str) -> str:
-    if value is None:
-        return "!!null"
-    if isinstance(value, bool):
-        return "!!bool"
-    if isinstance(value, int):
-        return "!!int"
-    if isinstance(value, float):
-        return "!!float"
+    tag = _GO_TAGS.get(type(value))
+    if tag is not None:
+        return tag
     return "!!timestamp" if _TIMESTAMP.match(text) else "!!str"
 
 
