@@ -33,14 +33,20 @@ import yaml
 
 from virtnet.errors import InputError, Location
 from virtnet.model import annotations as keys
-from virtnet.model.capabilities import Binding, pod_interface_name
+from virtnet.model.capabilities import (
+    NIC_HOTPLUG_FIRST,
+    NIC_HOTPLUG_GA,
+    VM_ROLLOUT_STRATEGY_FIRST,
+    Binding,
+    pod_interface_name,
+)
 from virtnet.model.identity import RESERVED_MACS
 from virtnet.model.intent import CloudInitIntent, Intent, NicIntent, PoolIntent
 from virtnet.model.ippool import PoolSpec, overlap
 from virtnet.model.manifest import as_list as _list
 from virtnet.model.manifest import as_map as _map
 from virtnet.model.modes import Cni, Mode, capabilities
-from virtnet.model.versions import V, Version
+from virtnet.model.versions import Version
 from virtnet.render import netdata
 from virtnet.render.bundle import Bundle, render_bundle
 from virtnet.render.plan import NicPlan
@@ -70,9 +76,6 @@ SRC_STATIC_IP = "SP@v1.2.2:pkg/ipam/allocate.go retrieveStaticIPAllocation"
 SRC_EVICTION = "KV@v1.0.1:pkg/virt-api/webhooks/validating-webhook/admitters/pod-eviction-admitter.go"
 SRC_PROBES = "KV@v1.0.1:pkg/virt-api/webhooks/validating-webhook/admitters/vmi-create-admitter.go (probes)"
 SRC_BRIDGE_MACVLAN = "UG:docs/network/interfaces_and_networks.md (invalid CNIs); kubevirt#5483, #7001"
-HOTPLUG_GA = V("v1.4.0")
-HOTPLUG_FIRST = V("v1.1.0")
-ROLLOUT_FIRST = V("v1.2.0")
 
 
 # --- input and output types ----------------------------------------------------------------------------------
@@ -1345,9 +1348,9 @@ def _hotplug_reasons(nics: _NicChanges, kv: Version, ctx: Context) -> list[Reaso
     bindings = {next((k for k in BINDING_KEYS if k in _map(nics.interfaces[n])), None) for n in nics.added}
     if not bindings <= {"bridge", "sriov"}:
         return [Reason(f"new interfaces {', '.join(nics.added)} use a binding KubeVirt cannot hotplug", SRC_HOTPLUG)]
-    if kv < HOTPLUG_FIRST:
+    if kv < NIC_HOTPLUG_FIRST:
         return [Reason(f"KubeVirt {kv} cannot hotplug interfaces (from v1.1)", SRC_HOTPLUG)]
-    if kv < HOTPLUG_GA:
+    if kv < NIC_HOTPLUG_GA:
         config = _map(_map(_map(ctx.kubevirt).get("spec")).get("configuration"))
         gates = _list(_map(config.get("developerConfiguration")).get("featureGates"))
         if "HotplugNICs" not in gates:
@@ -1357,7 +1360,7 @@ def _hotplug_reasons(nics: _NicChanges, kv: Version, ctx: Context) -> list[Reaso
 
 def _rollout_condition(kv: Version, ctx: Context) -> str:
     """What KubeVirt shows for a template change on this version: the RestartRequired condition, or nothing."""
-    if kv < ROLLOUT_FIRST:
+    if kv < VM_ROLLOUT_STRATEGY_FIRST:
         return (
             f"KubeVirt {kv} applies template changes at the next start and shows no RestartRequired condition "
             f"(it arrived with vmRolloutStrategy in v1.2: {SRC_ROLLOUT})"
