@@ -475,3 +475,30 @@ def test_hco_change_keeps_the_operations_the_annotation_already_holds() -> None:
     again = hco_change(live, merge_kubevirt(live, change(["PasstBinding"])), hyperconverged)
     assert again.empty
     assert again.commands() == []
+
+
+def _vm_with(annotations: dict[str, object]) -> dict[str, object]:
+    return {"spec": {"template": {"metadata": {"annotations": annotations}}}}
+
+
+def test_requested_pools_are_read_as_spiderpool_reads_them() -> None:
+    from virtnet.cluster.apply import requested_pools
+
+    many = '[{"interface":"eth0","ipv4":["a","b"]},{"interface":"net1","ipv6":["c"]}]'
+    one = '{"ipv4":["d"],"ipv6":["e"]}'
+    assert requested_pools(_vm_with({"ipam.spidernet.io/ippools": many})) == {"a", "b", "c"}
+    assert requested_pools(_vm_with({"ipam.spidernet.io/ippool": one})) == {"d", "e"}
+    # SpiderPool reads ippools first and ignores ippool when both are set (SP@v1.2.2:pkg/ipam/pool_selections.go
+    # getPoolCandidates)
+    assert requested_pools(_vm_with({"ipam.spidernet.io/ippools": many, "ipam.spidernet.io/ippool": one})) == {
+        "a",
+        "b",
+        "c",
+    }
+
+
+def test_malformed_pool_annotations_name_no_pool() -> None:
+    from virtnet.cluster.apply import requested_pools
+
+    assert requested_pools(_vm_with({"ipam.spidernet.io/ippools": "[oops", "ipam.spidernet.io/ippool": 3})) == set()
+    assert requested_pools(_vm_with({"ipam.spidernet.io/ippools": '["x", {"ipv4": "not-a-list"}]'})) == set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from virtnet.model.manifest import ObjectRef
-from virtnet.model.podannotations import NadRef, default_network_ref, ippool_names, parse_nad_ref
+from virtnet.model.podannotations import NadRef, default_network_ref, parse_nad_ref
 
 DEFAULT = "v1.multus-cni.io/default-network"
 
@@ -52,19 +52,6 @@ def test_the_default_network_annotation_in_text_and_json_form(value: object, exp
 
 def test_no_default_network_annotation_names_no_nad() -> None:
     assert default_network_ref({}) is None
-
-
-def test_pool_names_from_both_spiderpool_annotations() -> None:
-    annotations = {
-        "ipam.spidernet.io/ippools": '[{"interface":"eth0","ipv4":["a","b"]},{"interface":"net1","ipv6":["c"]}]',
-        "ipam.spidernet.io/ippool": '{"ipv4":["d"],"ipv6":["e"]}',
-    }
-    assert ippool_names(annotations) == {"a", "b", "c", "d", "e"}
-
-
-def test_malformed_pool_annotations_name_no_pool() -> None:
-    assert ippool_names({"ipam.spidernet.io/ippools": "[oops", "ipam.spidernet.io/ippool": 3}) == set()
-    assert ippool_names({"ipam.spidernet.io/ippools": '["x", {"ipv4": "not-a-list"}]'}) == set()
 
 
 def test_an_object_ref_of_a_manifest() -> None:

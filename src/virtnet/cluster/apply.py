@@ -30,13 +30,14 @@ from enum import IntEnum
 from typing import Any, Literal
 
 from virtnet.errors import ClusterError, InputError, Location
+from virtnet.lint.spiderpool import pool_annotations
 from virtnet.model import annotations as keys
 from virtnet.model.capabilities import pod_interface_name
 from virtnet.model.ippool import PoolSpec
 from virtnet.model.manifest import ObjectRef
 from virtnet.model.manifest import as_list as _list
 from virtnet.model.manifest import as_map as _map
-from virtnet.model.podannotations import ippool_names
+from virtnet.model.versions import SPIDERPOOL
 from virtnet.render.bundle import PATCH_TYPE_ANNOTATION, REASON_ANNOTATION
 
 Obj = dict[str, Any]
@@ -697,9 +698,11 @@ def pod_interfaces(vm: Mapping[str, Any]) -> dict[str, str]:
 
 
 def requested_pools(vm: Mapping[str, Any]) -> set[str]:
-    """Pools the VM's pod asks for in ``ipam.spidernet.io/ippools`` / ``ipam.spidernet.io/ippool``."""
+    """Pools the VM's pod asks for in ``ipam.spidernet.io/ippools`` / ``ipam.spidernet.io/ippool``, read as SpiderPool
+    reads them (the one parser: lint/spiderpool.py)."""
     template_meta = _map(_map(_map(vm.get("spec")).get("template")).get("metadata"))
-    return ippool_names(_map(template_meta.get("annotations")))
+    parsed = pool_annotations(_map(template_meta.get("annotations")), SPIDERPOOL.newest)
+    return {name for entry in parsed.entries for name in (*entry.ipv4, *entry.ipv6)}
 
 
 def _bare_ip(text: str) -> str | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from virtnet.model import annotations as keys
-from virtnet.model.manifest import as_list, as_map
+from virtnet.model.manifest import as_map
 
 
 @dataclass(frozen=True)
@@ -54,22 +54,3 @@ def default_network_ref(annotations: Mapping[str, Any]) -> NadRef | None:
     if not isinstance(name, str) or not name:
         return None
     return NadRef(str(ns) if ns else None, name)
-
-
-def ippool_names(annotations: Mapping[str, Any]) -> set[str]:
-    """Every pool name in ``ipam.spidernet.io/ippools`` and ``ipam.spidernet.io/ippool`` (``ipv4``/``ipv6`` lists of
-    one entry or a list of entries: SP@v1.2.2:pkg/types/k8s.go AnnoPodIPPoolValue, AnnoPodIPPoolsValue); a malformed
-    annotation names none."""
-    names: set[str] = set()
-    for key in (keys.IPPOOLS, keys.IPPOOL):
-        text = annotations.get(key)
-        if not isinstance(text, str):
-            continue
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError):
-            continue
-        for entry in value if isinstance(value, list) else [value]:
-            for family in ("ipv4", "ipv6"):
-                names.update(str(p) for p in as_list(as_map(entry).get(family)))
-    return names
