@@ -385,8 +385,9 @@ def static_ip_off_crashes_agent(sp: Version) -> bool:
 
 
 # Multi-NIC IP leak: when one NIC's pool is exhausted, the rollback skipped SpiderPool and every retry took a new
-# address from the other NICs' pools (spiderpool#4295). Fixed by PR #4379 (v1.0.0, released in v1.0.0-rc4), #4384
-# (v0.8.9) and #4383 (v0.9.8): SP changelogs/changelog_from_v0.8.8_to_v0.8.9.md,
+# address from the other NICs' pools (spiderpool#4295). Fixed by PR #4379 (main; its cherry-pick #4382 to
+# release-v1.0 shipped in v1.0.0-rc4), #4384 (release-v0.8: v0.8.9) and #4383 (release-v0.9: v0.9.8):
+# SP changelogs/changelog_from_v0.8.8_to_v0.8.9.md,
 # changelogs/changelog_from_v0.9.7_to_v0.9.8.md, changelogs/changelog_artifact_v1.0.0-rc4/….
 MULTI_NIC_LEAK_FIXED = {(0, 8): V("v0.8.9"), (0, 9): V("v0.9.8"), (1, 0): V("v1.0.0")}
 

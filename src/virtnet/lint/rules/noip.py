@@ -330,7 +330,7 @@ def ip_family_disabled(obj: LintObject, ctx: LintContext) -> Iterator[Violation]
     fix="Attach each NAD once (drop the duplicate entry from spec.template.spec.networks and its interface), or "
     "use a second NAD / SpiderMultusConfig for the second NIC; upgrade SpiderPool to v0.8.9, v0.9.8 or v1.0.0+.",
     references=(SP_CANDIDATES, "SP@v1.2.2:pkg/ipam/allocate.go (one allocation per NIC)", "spiderpool#4295",
-                "spiderpool PR #4379 (cherry-picks #4383 release-v0.9, #4382 release-v1.0)"),
+                "spiderpool PR #4379 (cherry-picks #4384 release-v0.8, #4383 release-v0.9, #4382 release-v1.0)"),
     versions="error before SpiderPool v0.8.9 / v0.9.8 / v1.0.0 (the pool leak), warning after",
 )  # fmt: skip
 def nad_attached_twice(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
