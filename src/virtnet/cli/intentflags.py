@@ -17,7 +17,7 @@ import click
 from virtnet.errors import InputError, Location
 from virtnet.formats.intent import NicDocument, PoolDocument
 from virtnet.formats.intentdoc import FLAGS_SOURCE, IntentValues
-from virtnet.model.modes import Mode, default_cni
+from virtnet.model.modes import Cni, Mode, default_cni
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -38,6 +38,8 @@ NIC_KEYS = {
     "mac": "MAC address (default: derived from namespace/VM/NIC)",
 }
 _REPEATABLE = {"ips", "exclude"}
+MODES = [m.value for m in Mode]  # the --mode choices
+CNIS = [c.value for c in Cni]  # the --cni choices
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -99,12 +101,10 @@ def mode_options(nic_help: str) -> Callable[[F], F]:
         func = click.option("--nic", "nics", multiple=True, metavar="KEY=VALUE,…", help=nic_help)(func)
         func = click.option(
             "--cni",
-            type=click.Choice(["calico", "cilium", "flannel", "macvlan", "ipvlan", "ovs"]),
+            type=click.Choice(CNIS),
             help=f"CNI behind the mode (default: {', '.join(f'{default_cni(m).value} for {m.value}' for m in Mode)}).",
         )(func)
-        return click.option(
-            "--mode", required=True, type=click.Choice(["masquerade", "passt", "bridge"]), help="Network mode."
-        )(func)
+        return click.option("--mode", required=True, type=click.Choice(MODES), help="Network mode.")(func)
 
     return decorate
 

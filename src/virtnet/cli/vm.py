@@ -10,6 +10,8 @@ import click
 
 from virtnet.cli.app import CONTEXT, cli, read_text, version_options, versions_from_flags
 from virtnet.cli.intentflags import (
+    CNIS,
+    MODES,
     NIC_KEYS,
     TargetFlags,
     collect,
@@ -29,11 +31,8 @@ from virtnet.formats.intentdoc import (
 )
 from virtnet.formats.yamlio import dump_json, dump_yaml, load_documents
 from virtnet.model.intent import DEFAULT_IMAGE, DEFAULT_NAMESPACE, Cpu, Disk, Intent, VmIntent
-from virtnet.model.modes import DEFAULT_SPIDERPOOL_NAMESPACE, MODE_CNIS, Cni, Mode
+from virtnet.model.modes import DEFAULT_SPIDERPOOL_NAMESPACE, Cni, Mode
 from virtnet.render import Bundle, render_bundle, render_document
-
-MODES = [m.value for m in Mode]
-CNIS = [c.value for m in Mode for c in MODE_CNIS[m]]
 
 # --- modes -----------------------------------------------------------------------------------------------------
 
@@ -66,7 +65,7 @@ def modes(
       virtnet modes -o json | jq '.modes[] | select(.fixedIP)'
     """
     from virtnet.cli.tables import modes_text
-    from virtnet.model.modes import Mode, mode_matrix, parse_cni
+    from virtnet.model.modes import mode_matrix, parse_cni
 
     versions = versions_from_flags(kubevirt_version, spiderpool_version)
     mode = Mode(mode_name) if mode_name else None
