@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from virtnet.model.manifest import ObjectRef
-from virtnet.model.podannotations import NadRef, default_network_ref, parse_nad_ref
+from virtnet.model.podannotations import NadRef, default_network, default_network_ref, network_selection, parse_nad_ref
 
 DEFAULT = "v1.multus-cni.io/default-network"
 
@@ -32,13 +32,49 @@ def test_a_nad_ref_prints_as_namespace_slash_name() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("kube-system/macvlan", [NadRef("kube-system", "macvlan")]),
+        ("macvlan", [NadRef("vms", "macvlan")]),
+        ("  kube-system/macvlan@eth0 ", [NadRef("kube-system", "macvlan")]),
+        ("a/x, b/y", [NadRef("a", "x"), NadRef("b", "y")]),
+        (" a / x @ net1 ", [NadRef("a", "x")]),  # Multus trims every part
+        ("/x", [NadRef("vms", "x")]),  # an empty namespace is the default one
+        ('[{"name": "m", "namespace": "kube-system"}]', [NadRef("kube-system", "m")]),
+        (
+            '[{"name": "m", "interface": "net1"}, {"name": "n", "namespace": ""}]',
+            [NadRef("vms", "m"), NadRef("vms", "n")],
+        ),
+        # refused by Multus (parsePodNetworkAnnotation / parsePodNetworkObjectName) or naming no NAD
+        ('{"name": "m"}', None),  # JSON, but an object, not a list
+        ('"m"', None),  # a quote makes it JSON
+        ("[not json", None),
+        ("a/b/c", None),
+        ("a/b@c@d", None),
+        ('[{"name": 5}]', None),
+        ('[{"name": "m", "namespace": 5}]', None),
+        ('[{"namespace": "x"}]', None),
+        ("[null]", None),
+        ("a/", None),
+        ("", None),
+        ("   ", None),
+    ],
+)
+def test_network_selection_reads_like_multus(text: str, expected: list[NadRef] | None) -> None:
+    assert network_selection(text, "vms") == expected
+
+
+@pytest.mark.parametrize(
     ("value", "expected"),
     [
         ("kube-system/calico", NadRef("kube-system", "calico")),
-        ("calico", NadRef(None, "calico")),
+        # Multus resolves a bare default-network name in its own namespace (kube-system), not the pod's
+        ("calico", NadRef("kube-system", "calico")),
+        ("vms/calico", NadRef("vms", "calico")),
         ('[{"name":"calico","namespace":"kube-system"}]', NadRef("kube-system", "calico")),
-        ('{"name":"calico"}', NadRef(None, "calico")),
-        ('[{"name":"a"},{"name":"b"}]', NadRef(None, "a")),
+        ('[{"name":"calico"}]', NadRef("kube-system", "calico")),
+        ('[{"name":"a"},{"name":"b"}]', NadRef("kube-system", "a")),
+        ('{"name":"calico"}', None),  # Multus wants a list
         ('[{"name":5}]', None),
         ('[{"namespace":"x"}]', None),
         ("[oops", None),
@@ -48,6 +84,7 @@ def test_a_nad_ref_prints_as_namespace_slash_name() -> None:
 )
 def test_the_default_network_annotation_in_text_and_json_form(value: object, expected: NadRef | None) -> None:
     assert default_network_ref({DEFAULT: value}) == expected
+    assert default_network(value) == expected  # a `multus: {default: true}` networkName reads the same
 
 
 def test_no_default_network_annotation_names_no_nad() -> None:

@@ -189,6 +189,17 @@ def test_plan_of_two_multus_networks_names_secondaries_by_hash_and_defaults_thei
     assert SECONDARY == "podf3c3bc44bbb"  # the name the bundle renders for network nic2
 
 
+def test_a_default_network_named_without_namespace_is_looked_up_where_multus_looks() -> None:
+    # Multus resolves a bare default-network name in its own namespace (kube-system), not the VM's (vms); a
+    # secondary network's bare networkName is in the VM's namespace (KubeVirt qualifies it)
+    (plan,) = plan_interfaces(vm({"v1.multus-cni.io/default-network": "macvlan-ens192"}))
+    assert plan.nad == ("kube-system", "macvlan-ens192")
+    two = bridge_vm()
+    two["spec"]["template"]["spec"]["networks"][0]["multus"]["networkName"] = "ovs-vlan30"
+    first, second = plan_interfaces(two)
+    assert (first.nad, second.nad) == (("kube-system", "ovs-vlan30"), (NS, "ovs-vlan40"))
+
+
 def test_plan_without_network_and_with_json_default_network_annotation() -> None:
     annotations = {"v1.multus-cni.io/default-network": '[{"name":"calico","namespace":"kube-system"}]'}
     (plan,) = plan_interfaces(vm(annotations))

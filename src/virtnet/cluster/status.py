@@ -54,7 +54,7 @@ from virtnet.model.ipset import IPAddress
 from virtnet.model.manifest import as_list as _list
 from virtnet.model.manifest import as_map as _map
 from virtnet.model.manifest import metadata_of as _meta
-from virtnet.model.podannotations import NadRef, default_network_ref, parse_nad_ref
+from virtnet.model.podannotations import NadRef, default_network, default_network_ref, parse_nad_ref
 from virtnet.model.versions import SPIDERPOOL
 
 if TYPE_CHECKING:  # the reads go through the one client; the decisions below need none
@@ -219,7 +219,7 @@ def plan_interfaces(vm: Mapping[str, Any]) -> list[NicPlan]:
             continue
         multus = net.get("multus")
         if "pod" in net:
-            default = default_network_ref(annotations)
+            default = default_network_ref(annotations)  # a bare name is in Multus' namespace, not the VM's
             ref = _nad_key(default, namespace) if default is not None else None
             via = f"annotation {keys.DEFAULT_NETWORK}" if ref else None
             plans.append(NicPlan(name, binding, name, "pod", True, "eth0", 0, ref, via, mac))
@@ -227,7 +227,9 @@ def plan_interfaces(vm: Mapping[str, Any]) -> list[NicPlan]:
             network_name = str(multus.get("networkName") or "")
             ref = _nad_key(parse_nad_ref(network_name), namespace) if network_name else None
             via = "spec.networks[].multus.networkName"
-            if multus.get("default") is True:
+            if multus.get("default") is True:  # handed to Multus as the default network: bare is in its namespace
+                default = default_network(network_name)
+                ref = _nad_key(default, namespace) if default is not None else None
                 plans.append(NicPlan(name, binding, name, "multus", True, "eth0", 0, ref, via, mac))
             else:
                 index = secondaries.index(name) + 1

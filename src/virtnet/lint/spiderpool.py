@@ -28,10 +28,9 @@ from virtnet.lint.model import Severity
 from virtnet.model.capabilities import UNNAMED_IPPOOLS_ENTRIES, pod_interface_name
 from virtnet.model.ipset import Family
 from virtnet.model.manifest import as_list, as_map
-from virtnet.model.podannotations import NadRef, default_network_ref, parse_nad_ref
+from virtnet.model.podannotations import NadRef, default_network, default_network_ref, parse_nad_ref
 from virtnet.model.versions import Version
 
-SPIDERPOOL_NAMESPACE_GUESS = "kube-system"  # where a default network named without namespace usually lives
 FAMILIES: tuple[tuple[Family, str], ...] = ((4, "ipv4"), (6, "ipv6"))
 WILDCARD_CHARS = frozenset("*?[")  # a pool name with one of these is a pattern (SpiderPool v1.0+, fnmatch-style)
 IPPOOLS_EXAMPLE = '[{"interface":"eth0","ipv4":["pool-v4"]}]'
@@ -343,10 +342,9 @@ def _nad_ipam(ctx: LintContext) -> dict[tuple[str, str], bool | None]:
     return out
 
 
-def find_nad(ctx: LintContext, ref: NadRef, namespace: str) -> Nad | None:
-    if ref.namespace is not None:
-        return ctx.nads.get((ref.namespace, ref.name))
-    return ctx.nads.get((namespace, ref.name)) or ctx.nads.get((SPIDERPOOL_NAMESPACE_GUESS, ref.name))
+def find_nad(ctx: LintContext, ref: NadRef) -> Nad | None:
+    """The NAD of the input ``ref`` names (its namespace resolved by the reader that made it)."""
+    return ctx.nads.get((ref.namespace or "", ref.name))
 
 
 def uses_spiderpool(ctx: LintContext, nad: Nad | None) -> bool | None:
@@ -375,7 +373,7 @@ def _pod_nics(w: Workload, ctx: LintContext) -> list[PodNic]:
         if "pod" in net:
             if primary is None:
                 ref = default_network_ref(w.annotations)
-                nad = find_nad(ctx, ref, w.namespace) if ref else None
+                nad = find_nad(ctx, ref) if ref else None
                 primary = PodNic(name, "eth0", True, ref, nad, uses_spiderpool(ctx, nad))
             continue
         if not isinstance(multus, Mapping):
@@ -384,13 +382,13 @@ def _pod_nics(w: Workload, ctx: LintContext) -> list[PodNic]:
         if not isinstance(network_name, str) or not network_name:
             continue
         if multus.get("default") is True:
-            if primary is None:
-                ref = parse_nad_ref(network_name, None)
-                nad = find_nad(ctx, ref, w.namespace)
-                primary = PodNic(name, "eth0", True, ref, nad, uses_spiderpool(ctx, nad))
+            default = default_network(network_name)
+            if primary is None and default is not None:
+                nad = find_nad(ctx, default)
+                primary = PodNic(name, "eth0", True, default, nad, uses_spiderpool(ctx, nad))
             continue
         ref = parse_nad_ref(network_name, w.namespace)
-        nad = find_nad(ctx, ref, w.namespace)
+        nad = find_nad(ctx, ref)
         secondaries.append(PodNic(name, _secondary_name(ctx, name), False, ref, nad, uses_spiderpool(ctx, nad)))
     if primary is None:  # the pod still gets the cluster default network as eth0
         primary = PodNic(None, "eth0", True, None, None, None)

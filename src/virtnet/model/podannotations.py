@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from virtnet.model import annotations as keys
-from virtnet.model.manifest import as_map
 
 
 @dataclass(frozen=True)
@@ -35,22 +34,66 @@ def parse_nad_ref(text: str, default_namespace: str | None = None) -> NadRef:
     return NadRef(default_namespace, text)
 
 
+# Multus looks up a NAD named without a namespace in the pod's default-network annotation in its own namespace,
+# ``multusNamespace`` ("kube-system" unless Multus' config changes it), not in the pod's: multus-cni
+# pkg/k8sclient/k8sclient.go tryLoadK8sPodDefaultNetwork calls parsePodNetworkAnnotation(annotation,
+# conf.MultusNamespace); pkg/types/conf.go defaultMultusNamespace. KubeVirt writes a ``multus: {default: true}``
+# network's networkName into that annotation as it is (KV@v1.0.1:pkg/virt-controller/services/template.go
+# lookupMultusDefaultNetworkName), so the same holds for it. (A secondary network's bare networkName is in the VM's
+# namespace: KubeVirt qualifies it itself, getNamespaceAndNetworkName.)
+MULTUS_NAMESPACE = "kube-system"
+
+
+def network_selection(text: str, default_namespace: str) -> list[NadRef] | None:
+    """The NADs a Multus network-selection value names, read the way Multus' parsePodNetworkAnnotation reads it
+    (multus-cni pkg/k8sclient/k8sclient.go): JSON — a list of ``{"name", "namespace", …}`` objects — whenever the
+    text holds ``[``, ``{`` or ``"``; otherwise a comma-separated list of ``name``, ``ns/name`` or ``ns/name@ifname``
+    (spaces around the parts trimmed). An empty namespace is ``default_namespace``. None when Multus would refuse the
+    value (bad JSON, a JSON object instead of a list, more than one ``/`` or ``@`` in an entry) or an entry names no
+    NAD (an empty name)."""
+    if not text.strip():
+        return None
+    if any(c in text for c in '[{"'):
+        try:
+            parsed = json.loads(text)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(parsed, list):
+            return None
+        pairs: list[tuple[object, object]] = []
+        for entry in parsed:
+            if not isinstance(entry, Mapping):
+                return None
+            pairs.append((entry.get("namespace"), entry.get("name")))
+    else:
+        pairs = []
+        for item in text.split(","):
+            ns_name = item.strip().split("/")
+            if len(ns_name) > 2:
+                return None
+            name_if = ns_name[-1].split("@")
+            if len(name_if) > 2:
+                return None
+            pairs.append((ns_name[0].strip() if len(ns_name) == 2 else "", name_if[0].strip()))
+    out: list[NadRef] = []
+    for ns, name in pairs:
+        if not isinstance(name, str) or not name or not isinstance(ns, str | None):
+            return None
+        out.append(NadRef(ns or default_namespace, name))
+    return out
+
+
+def default_network(text: object) -> NadRef | None:
+    """The NAD Multus makes a pod's default network from a ``v1.multus-cni.io/default-network`` value (or the
+    networkName of a ``multus: {default: true}`` network, which KubeVirt copies there): its first entry, a bare name in
+    :data:`MULTUS_NAMESPACE`. None when the value is not text, blank, or refused (:func:`network_selection`)."""
+    if not isinstance(text, str):
+        return None
+    refs = network_selection(text, MULTUS_NAMESPACE)
+    return refs[0] if refs else None
+
+
 def default_network_ref(annotations: Mapping[str, Any]) -> NadRef | None:
-    """The NAD of Multus' ``v1.multus-cni.io/default-network`` annotation: ``ns/name`` text, or JSON network
-    selection elements (the first one's ``name`` and ``namespace``). None when the annotation is absent, blank or
-    unreadable; the namespace is None when the annotation gives none."""
-    value = annotations.get(keys.DEFAULT_NETWORK)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if not text.startswith(("[", "{")):
-        return parse_nad_ref(text)
-    try:
-        parsed = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    first = as_map(parsed[0] if isinstance(parsed, list) and parsed else parsed)
-    name, ns = first.get("name"), first.get("namespace")
-    if not isinstance(name, str) or not name:
-        return None
-    return NadRef(str(ns) if ns else None, name)
+    """The NAD of a pod template's ``v1.multus-cni.io/default-network`` annotation (:func:`default_network`); None
+    when the annotation is absent, blank or unreadable."""
+    return default_network(annotations.get(keys.DEFAULT_NETWORK))

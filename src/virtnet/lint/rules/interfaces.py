@@ -17,11 +17,11 @@ from virtnet.lint.context import DEFAULT_NETWORK_ANNOTATION, LintContext, Worklo
 from virtnet.lint.model import LintObject, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.lint.rules.kubevirt import binding_of
-from virtnet.lint.rules.multus import parse_network_selection
 from virtnet.model.capabilities import IGB_MODEL_FIRST, Binding
 from virtnet.model.identity import mac_problem
 from virtnet.model.identity import parse_mac as parse_mac  # Go net.ParseMAC; importable from here as before
 from virtnet.model.manifest import as_int, as_map
+from virtnet.model.podannotations import default_network
 from virtnet.model.versions import Version
 
 UG_INTERFACES = "UG:docs/network/interfaces_and_networks.md"
@@ -146,7 +146,7 @@ def default_network_conflict(obj: LintObject, ctx: LintContext) -> Iterator[Viol
                     ("metadata", "annotations", DEFAULT_NETWORK_ANNOTATION),
                 )
         value = w.annotations.get(DEFAULT_NETWORK_ANNOTATION)
-        wanted = parse_network_selection(value, w.namespace)
+        wanted = default_network(value)
         if wanted is None:
             continue
         path = w.annotation_path(DEFAULT_NETWORK_ANNOTATION)
@@ -154,7 +154,7 @@ def default_network_conflict(obj: LintObject, ctx: LintContext) -> Iterator[Viol
         if default is not None:
             _j, net = default
             name = as_map(net.get("multus")).get("networkName")
-            actual = parse_network_selection(name, w.namespace)
+            actual = default_network(name)
             if actual is not None and actual != wanted:
                 yield Violation(
                     f"annotation {DEFAULT_NETWORK_ANNOTATION}: '{value}' is overwritten by KubeVirt with the Multus "

@@ -3,7 +3,9 @@
 A VM reaches a NetworkAttachmentDefinition in two ways: ``spec.networks[].multus.networkName`` (``ns/name``, a bare
 name means the VM's namespace: ``KV@v1.0.1:pkg/virt-controller/services/template.go getNamespaceAndNetworkName``)
 and, for its ``pod: {}`` network, the template annotation ``v1.multus-cni.io/default-network`` that KubeVirt copies
-to the virt-launcher pod (``filterVMIAnnotationsForPod``) and Multus resolves in the pod's namespace. NADs that
+to the virt-launcher pod (``filterVMIAnnotationsForPod``). Multus reads that annotation — and the networkName of a
+``multus: {default: true}`` network, which KubeVirt writes into it — with a bare name in Multus' own namespace,
+kube-system, not the VM's (:func:`virtnet.model.podannotations.default_network`). NADs that
 SpiderPool generates from SpiderMultusConfigs are indexed by :class:`~virtnet.lint.context.LintContext` under the
 name SpiderPool gives them (annotation ``multus.spidernet.io/cr-name``, else the SMC name; ``SP:pkg/multuscniconfig/
 multusconfig_informer.go``).
@@ -12,7 +14,6 @@ multusconfig_informer.go``).
 from __future__ import annotations
 
 import difflib
-import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from virtnet.lint.rules.kubevirt import binding_of
 from virtnet.lint.spiderpool import config_uses_spiderpool
 from virtnet.model.capabilities import Binding, passt_binding_for
 from virtnet.model.manifest import as_map
+from virtnet.model.podannotations import MULTUS_NAMESPACE, default_network, network_selection
 from virtnet.model.versions import Version
 
 UG_INTERFACES = "UG:docs/network/interfaces_and_networks.md"
@@ -32,34 +34,6 @@ SP_KUBEVIRT = "SP:docs/usage/kubevirt.md"
 MACVLAN_LIKE = ("macvlan", "ipvlan")
 # SpiderMultusConfig cniTypes whose generated NAD uses SpiderPool IPAM (``SP:pkg/multuscniconfig``): all but custom.
 SPIDERPOOL_IPAM_CNI = ("macvlan", "ipvlan", "ovs", "sriov", "vlan", "ib-sriov", "ipoib")
-
-
-def parse_network_selection(text: object, default_namespace: str) -> tuple[str, str] | None:
-    """The first ``(namespace, name)`` of a Multus network-selection value, or None when it names nothing.
-
-    Multus accepts ``name``, ``ns/name``, ``ns/name@ifname``, comma-separated lists and a JSON list of
-    ``{"name", "namespace"}`` objects (``multus-cni pkg/k8sclient parsePodNetworkAnnotation``); a bare name is in
-    ``default_namespace``.
-    """
-    if not isinstance(text, str) or not text.strip():
-        return None
-    value = text.strip()
-    if value.startswith("["):
-        try:
-            entries = json.loads(value)
-        except ValueError:
-            return None
-        first = as_map(entries[0]) if isinstance(entries, list) and entries else {}
-        name = first.get("name")
-        if not isinstance(name, str) or not name:
-            return None
-        ns = first.get("namespace")
-        return (ns if isinstance(ns, str) and ns else default_namespace), name
-    item = value.split(",", 1)[0].strip().split("@", 1)[0]
-    ns, sep, name = item.partition("/")
-    if not sep:
-        return default_namespace, item
-    return (ns or default_namespace), name
 
 
 @dataclass(frozen=True)
@@ -74,6 +48,8 @@ class Attachment:
     path: Path  # the networkName field or the annotation
     via_annotation: bool
     nad: Nad | None
+    # a default network named without a namespace: Multus looked it up in kube-system (not the VM's namespace)
+    in_multus_namespace: bool = False
 
 
 def attachments(w: Workload, ctx: LintContext) -> list[Attachment]:
@@ -97,15 +73,23 @@ def _attachments(w: Workload, ctx: LintContext) -> list[Attachment]:
         value = multus.get("networkName")
         if "multus" not in net or not isinstance(value, str) or not value:
             continue
-        # KubeVirt splits networkName on the first '/' and takes it literally (getNamespaceAndNetworkName)
-        ns, sep, name = value.partition("/")
-        ref = (ns, name) if sep else (w.namespace, value)
+        bare = False
+        if multus.get("default") is True:  # KubeVirt hands it to Multus as the default network (see default_network)
+            default = default_network(value)
+            if default is None:
+                continue
+            ref, bare = (default.namespace or MULTUS_NAMESPACE, default.name), _names_no_namespace(value)
+        else:  # KubeVirt splits networkName on the first '/' and takes it literally (getNamespaceAndNetworkName)
+            ns, sep, name = value.partition("/")
+            ref = (ns, name) if sep else (w.namespace, value)
         i, iface = ifaces.get(str(net.get("name")), (None, None))
         nad = ctx.nads.get(ref)
-        out.append(Attachment(net, i, iface, ref, str(value), w.network_path(j, "multus", "networkName"), False, nad))
+        path = w.network_path(j, "multus", "networkName")
+        out.append(Attachment(net, i, iface, ref, str(value), path, False, nad, bare))
     annotation = w.annotations.get(DEFAULT_NETWORK_ANNOTATION)
-    selected = parse_network_selection(annotation, w.namespace) if w.multus_default() is None else None
-    if selected is not None:
+    chosen = default_network(annotation) if w.multus_default() is None else None
+    if chosen is not None:
+        selected = (chosen.namespace or MULTUS_NAMESPACE, chosen.name)
         i, iface = ifaces.get(str(pod_network.get("name")), (None, None)) if pod_network is not None else (None, None)
         out.append(
             Attachment(
@@ -117,9 +101,16 @@ def _attachments(w: Workload, ctx: LintContext) -> list[Attachment]:
                 w.annotation_path(DEFAULT_NETWORK_ANNOTATION),
                 True,
                 ctx.nads.get(selected),
+                _names_no_namespace(str(annotation)),
             )
         )
     return out
+
+
+def _names_no_namespace(value: str) -> bool:
+    """Whether a default-network value leaves the namespace out (Multus then uses kube-system)."""
+    refs = network_selection(value, "")
+    return bool(refs) and refs[0].namespace == ""
 
 
 def nad_origin(nad: Nad) -> str:
@@ -249,13 +240,16 @@ def _guess(ns: str, name: str, names: _NadNames) -> tuple[str, str] | None:
     summary="a Multus networkName or v1.multus-cni.io/default-network annotation that no NAD or SpiderMultusConfig "
     "in the input provides",
     why="KubeVirt accepts the VM, but the virt-launcher pod is never created: 'Failed to locate network attachment "
-    "definition <ns>/<name>' (the Multus default network fails the same way in CNI ADD). A bare name means the VM's "
-    "namespace, while SpiderPool creates NADs in the SpiderMultusConfig's namespace (usually kube-system) and under "
-    "its multus.spidernet.io/cr-name (SMC 'calico' → NAD 'k8s-pod-network').",
+    "definition <ns>/<name>' (the Multus default network fails the same way in CNI ADD). A bare networkName means "
+    "the VM's namespace; a bare name in the default-network annotation or a `multus: {default: true}` network means "
+    "Multus' own namespace (kube-system), not the VM's. SpiderPool creates NADs in the SpiderMultusConfig's namespace "
+    "(usually kube-system) and under its multus.spidernet.io/cr-name (SMC 'calico' → NAD 'k8s-pod-network').",
     fix="Reference the NAD as namespace/name exactly as it exists (for a SpiderMultusConfig: its namespace and its "
     "multus.spidernet.io/cr-name, else its name).",
     references=("KV@v1.0.1:pkg/virt-controller/services/template.go getNamespaceAndNetworkName",
-                "KV@v1.9.0:pkg/network/multus/nad.go", "SP:pkg/multuscniconfig/multusconfig_informer.go",
+                "KV@v1.9.0:pkg/network/multus/nad.go",
+                "multus-cni:pkg/k8sclient/k8sclient.go tryLoadK8sPodDefaultNetwork",
+                "SP:pkg/multuscniconfig/multusconfig_informer.go",
                 SP_KUBEVIRT),
     versions="all supported versions; only when the input holds at least one NAD or SpiderMultusConfig",
 )  # fmt: skip
@@ -279,6 +273,11 @@ def nad_not_found(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
                 )
                 continue
             right, reason = guess
+            if att.in_multus_namespace and right.endswith(f"/{name}"):
+                reason = (
+                    f"Multus looks up a default network named without a namespace in its own namespace, {ns}, not in "
+                    f"the VM's; '{name}' exists in {right.split('/', 1)[0]}"
+                )
             yield Violation(
                 f"{said} matches no NetworkAttachmentDefinition or SpiderMultusConfig in the input; "
                 f"did you mean '{right}'?",
