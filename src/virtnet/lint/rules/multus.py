@@ -110,7 +110,7 @@ def _attachments(w: Workload, ctx: LintContext) -> list[Attachment]:
 def _names_no_namespace(value: str) -> bool:
     """Whether a default-network value leaves the namespace out (Multus then uses kube-system)."""
     refs = network_selection(value, "")
-    return bool(refs) and refs[0].namespace == ""
+    return refs is not None and len(refs) > 0 and refs[0].namespace == ""
 
 
 def nad_origin(nad: Nad) -> str:
