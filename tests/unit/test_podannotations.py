@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from virtnet.model.manifest import ObjectRef
-from virtnet.model.podannotations import NadRef, default_network, default_network_ref, network_selection, parse_nad_ref
+from virtnet.model.podannotations import (
+    NadRef,
+    default_network,
+    default_network_problem,
+    default_network_ref,
+    network_selection,
+    parse_nad_ref,
+)
 
 DEFAULT = "v1.multus-cni.io/default-network"
 
@@ -104,3 +111,26 @@ def test_an_object_ref_of_a_manifest() -> None:
     }
     pool = {"apiVersion": "spiderpool.spidernet.io/v2beta1", "kind": "SpiderIPPool", "metadata": {"name": "p"}}
     assert str(ObjectRef.of(pool, namespaced=False, default_namespace="vms")) == "SpiderIPPool p"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("kube-system/macvlan", None),
+        ("macvlan@eth0", None),
+        ('[{"name": "macvlan"}]', None),
+        ('{"name": "macvlan"}', "not a list"),
+        ("[oops", "not valid JSON"),
+        ('"macvlan"', "not a list"),  # a double quote makes it JSON
+        ("a/b/c", "more than one '/'"),
+        ("a/b@c@d", "more than one '@'"),
+        ("a/", "names no network"),
+        ('[{"name": "m", "namespace": 5}]', "namespace of 'm' is not a string"),
+        ("", "empty"),
+        ("a, b", "exactly one default network, and this names 2"),
+        ("[]", "exactly one default network, and this names none"),
+    ],
+)
+def test_why_multus_cannot_use_a_default_network_value(text: str, problem: str | None) -> None:
+    found = default_network_problem(text)
+    assert (found is None) if problem is None else (found is not None and problem in found)

@@ -49,36 +49,48 @@ def network_selection(text: str, default_namespace: str) -> list[NadRef] | None:
     (multus-cni pkg/k8sclient/k8sclient.go): JSON — a list of ``{"name", "namespace", …}`` objects — whenever the
     text holds ``[``, ``{`` or ``"``; otherwise a comma-separated list of ``name``, ``ns/name`` or ``ns/name@ifname``
     (spaces around the parts trimmed). An empty namespace is ``default_namespace``. None when Multus would refuse the
-    value (bad JSON, a JSON object instead of a list, more than one ``/`` or ``@`` in an entry) or an entry names no
-    NAD (an empty name)."""
+    value or an entry names no NAD (:func:`selection_problem` says which)."""
+    read = _read_selection(text, default_namespace)
+    return read if isinstance(read, list) else None
+
+
+def selection_problem(text: str) -> str | None:
+    """Why Multus cannot use a network-selection value (:func:`network_selection`), or None when it can."""
+    read = _read_selection(text, "")
+    return read if isinstance(read, str) else None
+
+
+def _read_selection(text: str, default_namespace: str) -> list[NadRef] | str:
     if not text.strip():
-        return None
+        return "it is empty"
     if any(c in text for c in '[{"'):
         try:
             parsed = json.loads(text)
-        except (ValueError, RecursionError):
-            return None
+        except (ValueError, RecursionError) as err:
+            return f"it holds '[', '{{' or '\"', so Multus reads it as JSON, and it is not valid JSON ({err})"
         if not isinstance(parsed, list):
-            return None
+            return "Multus reads JSON network selections as a list of objects, and this is not a list"
         pairs: list[tuple[object, object]] = []
         for entry in parsed:
             if not isinstance(entry, Mapping):
-                return None
+                return 'every entry of a JSON network selection must be an object with a "name"'
             pairs.append((entry.get("namespace"), entry.get("name")))
     else:
         pairs = []
         for item in text.split(","):
             ns_name = item.strip().split("/")
             if len(ns_name) > 2:
-                return None
+                return f"'{item.strip()}' has more than one '/' (Multus expects namespace/name@interface)"
             name_if = ns_name[-1].split("@")
             if len(name_if) > 2:
-                return None
+                return f"'{item.strip()}' has more than one '@' (Multus expects namespace/name@interface)"
             pairs.append((ns_name[0].strip() if len(ns_name) == 2 else "", name_if[0].strip()))
     out: list[NadRef] = []
     for ns, name in pairs:
-        if not isinstance(name, str) or not name or not isinstance(ns, str | None):
-            return None
+        if not isinstance(name, str) or not name:
+            return "an entry names no network (its name is missing or empty)"
+        if not isinstance(ns, str | None):
+            return f"the namespace of '{name}' is not a string"
         out.append(NadRef(ns or default_namespace, name))
     return out
 
@@ -97,3 +109,16 @@ def default_network_ref(annotations: Mapping[str, Any]) -> NadRef | None:
     """The NAD of a pod template's ``v1.multus-cni.io/default-network`` annotation (:func:`default_network`); None
     when the annotation is absent, blank or unreadable."""
     return default_network(annotations.get(keys.DEFAULT_NETWORK))
+
+
+def default_network_problem(text: str) -> str | None:
+    """Why Multus cannot make a pod's default network from this ``v1.multus-cni.io/default-network`` value (or
+    networkName of a Multus default network), or None when it can: it must read (:func:`selection_problem`) and name
+    exactly one network (tryLoadK8sPodDefaultNetwork refuses more than one and has none to use when it names none)."""
+    problem = selection_problem(text)
+    if problem is not None:
+        return problem
+    count = len(network_selection(text, MULTUS_NAMESPACE) or [])
+    if count != 1:
+        return f"Multus takes exactly one default network, and this names {count or 'none'}"
+    return None

@@ -21,7 +21,7 @@ from virtnet.model.capabilities import IGB_MODEL_FIRST, Binding
 from virtnet.model.identity import mac_problem
 from virtnet.model.identity import parse_mac as parse_mac  # Go net.ParseMAC; importable from here as before
 from virtnet.model.manifest import as_int, as_map
-from virtnet.model.podannotations import default_network
+from virtnet.model.podannotations import default_network, default_network_problem
 from virtnet.model.versions import Version
 
 UG_INTERFACES = "UG:docs/network/interfaces_and_networks.md"
@@ -171,3 +171,41 @@ def default_network_conflict(obj: LintObject, ctx: LintContext) -> Iterator[Viol
                 f"`multus: {{default: true, networkName: {value}}}`",
                 path,
             )
+
+
+@rule(
+    code="VN032",
+    slug="default-network-unreadable",
+    severity=Severity.ERROR,
+    summary="a v1.multus-cni.io/default-network annotation, or the networkName of a Multus default network, that "
+    "Multus cannot use as the pod's default network",
+    why="Multus reads the virt-launcher pod's default-network annotation (KubeVirt copies the template's, or writes "
+    "the networkName of a `multus: {default: true}` network there) when the pod's network is set up: as JSON — a "
+    "list of objects — whenever the value holds '[', '{' or a double quote, otherwise as namespace/name. A value it "
+    "cannot parse, or one that names no network or more than one, fails the pod's CNI ADD: the VM never starts and "
+    "gets no IP. Neither KubeVirt nor the API server checks the value.",
+    fix="Name exactly one NetworkAttachmentDefinition, as namespace/name (kube-system/macvlan-ens192) or as JSON "
+    '[{"name": "macvlan-ens192", "namespace": "kube-system"}].',
+    references=("multus-cni:pkg/k8sclient/k8sclient.go parsePodNetworkAnnotation",
+                "multus-cni:pkg/k8sclient/k8sclient.go tryLoadK8sPodDefaultNetwork",
+                "KV@v1.0.1:pkg/virt-controller/services/template.go lookupMultusDefaultNetworkName"),
+)  # fmt: skip
+def default_network_unreadable(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
+    for w in workload_of(obj, ctx):
+        default = w.multus_default()
+        if default is not None:  # KubeVirt writes its networkName over any annotation (VN024)
+            j, net = default
+            value = as_map(net.get("multus")).get("networkName")
+            if not isinstance(value, str) or not value:
+                continue  # a missing networkName is KubeVirt's (and the schema rule's) to refuse
+            where = f"networkName '{value}' of the Multus default network '{net.get('name')}'"
+            path = w.network_path(j, "multus", "networkName")
+        else:
+            value = w.annotations.get(DEFAULT_NETWORK_ANNOTATION)
+            if not isinstance(value, str):
+                continue
+            where = f"annotation {DEFAULT_NETWORK_ANNOTATION} '{value}'"
+            path = w.annotation_path(DEFAULT_NETWORK_ANNOTATION)
+        problem = default_network_problem(value)
+        if problem is not None:
+            yield Violation(f"{where}: Multus cannot use it as the pod's default network: {problem}", path)
