@@ -249,3 +249,40 @@ def test_an_annotation_another_manager_set_is_removed_only_with_force(plane: Con
         get(plane, KV, "VirtualMachine", "owned2", NS)["metadata"]["resourceVersion"]
         == (final["metadata"]["resourceVersion"])
     )
+
+
+def test_an_edit_that_brings_a_lint_error_is_refused_before_writing_unless_no_lint(plane: ControlPlane) -> None:
+    # The pool the user names exists, but only for namespace "other": SpiderPool would refuse the VM's pod (no IP at
+    # the next start). set network's own checks accept the edit; lint (VN027 ippool-refuses-vm) does not.
+    run = virtnet_on(plane)
+    server_side_apply(plane.client, guide_vm("fenced"), field_manager="virtnet")
+    pool = {
+        "apiVersion": SP,
+        "kind": "SpiderIPPool",
+        "metadata": {"name": "fenced-v4"},
+        "spec": {"subnet": "10.9.0.0/16", "ips": ["10.9.1.10-10.9.1.20"], "gateway": "10.9.0.1"},
+    }
+    pool["spec"]["namespaceName"] = ["other"]
+    server_side_apply(plane.client, pool, field_manager="kubectl")
+    before = get(plane, KV, "VirtualMachine", "fenced", NS)
+    args = ("set", "network", "fenced", "-n", NS, "--mode", "passt", "--cni", "macvlan")
+    args += ("--nic", "master=ens256,pool=fenced-v4")
+    refused = run(*args)
+    assert refused.returncode == 1, refused.stderr
+    assert "error: lint VN027 ippool-refuses-vm" in refused.stdout
+    assert "refusing to edit VirtualMachine vms/fenced: lint finds 1 error the edit would bring" in refused.stderr
+    assert "--no-lint" in refused.stderr
+    after = get(plane, KV, "VirtualMachine", "fenced", NS)
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert get(plane, SP, "SpiderMultusConfig", "macvlan-ens256", "kube-system") is None  # nothing written
+    report = parse_json(run(*args, "-o", "report-json"))
+    assert report["refused"] == "lint found 1 error"
+    assert [f["code"] for f in report["lint"]] == ["VN027"]
+    with SpiderPoolController(plane, ("kube-system", "macvlan-ens256")) as maker:
+        forced = ok(run(*args, "--no-lint"))
+    assert maker.error is None
+    assert "error: lint VN027 ippool-refuses-vm" in forced.stdout  # still said
+    edited = get(plane, KV, "VirtualMachine", "fenced", NS)
+    assert edited["spec"]["template"]["metadata"]["annotations"]["v1.multus-cni.io/default-network"] == (
+        "kube-system/macvlan-ens256"
+    )

@@ -19,6 +19,7 @@ from virtnet.errors import ConflictError, InputError, Location
 from virtnet.formats.intent import NicDocument
 from virtnet.formats.intentdoc import IntentValues
 from virtnet.formats.yamlio import as_list, dump_json, dump_yaml
+from virtnet.lint.model import Severity
 from virtnet.model.intent import Intent
 from virtnet.model.modes import DEFAULT_SPIDERPOOL_NAMESPACE
 from virtnet.render.setnetwork import Edit
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # the cluster layer pulls in the Kubernetes client: imported 
     from virtnet.cluster.apply_run import Event, Options
     from virtnet.cluster.setnetwork_local import FileEdit
     from virtnet.cluster.setnetwork_run import SetResult
+    from virtnet.lint.model import Finding
 
 SET_NETWORK_HELP = """Move an existing VirtualMachine to a network mode: the guide's VM edit (default-network
     annotation, networks, interfaces, pools annotation, cloud-init networkData) in one command, plus the pools,
@@ -52,6 +54,10 @@ SET_NETWORK_HELP = """Move an existing VirtualMachine to a network mode: the gui
     It refuses, with the reason, what would break the VM: a running VM with evictionStrategy LiveMigrate moved to a
     mode KubeVirt does not migrate, bridge binding on a macvlan/ipvlan network, removing a NIC that networkData
     routes, bonds or VLANs depend on, pools or SpiderMultusConfigs that exist with another spec, and more.
+    On a cluster it then lints the edited VM against the cluster's pools, SpiderMultusConfigs, NADs and KubeVirt CR
+    and refuses when the edit would bring a lint error the VM did not have (e.g. a pool whose namespaceAffinity
+    excludes the VM: no IP at the next start); errors the VM already had are listed, not held against the edit.
+    --no-lint writes anyway.
 
     \b
     Exit codes: 0 done (or nothing to do), 1 refused or failed on the cluster side, 2 bad input.
@@ -92,6 +98,7 @@ def set_group() -> None:
 @click.option("--diff", is_flag=True, help="Show a unified diff of each VM instead; writes nothing.")
 @click.option("--update-secret", is_flag=True, help="Rewrite networkData kept in a Secret (networkDataSecretRef).")
 @click.option("--force-conflicts", is_flag=True, help="Take over the fields the edit needs from other field managers.")
+@click.option("--no-lint", is_flag=True, help="Write even when lint finds errors the edit would bring (on a cluster).")
 @rendering_options
 @click.option(
     "--spiderpool-namespace",
@@ -118,6 +125,7 @@ def set_network(
     diff: bool,
     update_secret: bool,
     force_conflicts: bool,
+    no_lint: bool,
     timeout: str,
     kubevirt_version: str | None,
     spiderpool_version: str | None,
@@ -131,7 +139,7 @@ def set_network(
     wanted = network.values("vm", None, parsed)
     versions = (kubevirt_version, spiderpool_version)
     if local or filename:
-        filename = _local_file(local, filename, dry_run, force_conflicts)
+        filename = _local_file(local, filename, dry_run, force_conflicts or no_lint)
         edited = _edit_file(filename, wanted, parsed, vm_name, target.connection.namespace, versions, update_secret)
         _print_file(edited, diff=diff, output=output)
         return
@@ -140,22 +148,39 @@ def set_network(
     from virtnet.cluster.apply_run import Options
 
     options = Options(dry_run=cast(DryRun, dry_run), force_conflicts=force_conflicts, timeout=seconds)
-    _live(target, vm_name, wanted, parsed, versions, update_secret, options, diff=diff, output=output or "text")
+    _live(
+        target,
+        vm_name,
+        wanted,
+        parsed,
+        versions,
+        update_secret,
+        options,
+        diff=diff,
+        output=output or "text",
+        lint=not no_lint,
+    )
 
 
 # --- offline -------------------------------------------------------------------------------------------------------
 
 
-def _local_file(local: bool, filename: str | None, dry_run: str, force_conflicts: bool) -> str:
+def _local_file(local: bool, filename: str | None, dry_run: str, cluster_flag: bool) -> str:
     """The file -f --local edits; -f without --local, --local without -f and cluster flags are usage errors."""
     if not local:
         raise InputError("-f edits a file: add --local (a VM on the cluster is named by VM)", Location(path="-f"))
     if not filename:
         raise InputError("--local needs the file to edit: -f FILE", Location(path="--local"))
-    if dry_run != "none" or force_conflicts:
-        flag = "--dry-run" if dry_run != "none" else "--force-conflicts"
+    if dry_run != "none" or cluster_flag:
+        flag = "--dry-run" if dry_run != "none" else _cluster_flag()
         raise InputError("--local never contacts a cluster", Location(path=flag))
     return filename
+
+
+def _cluster_flag() -> str:
+    """Which of --force-conflicts / --no-lint was given (with --local, where neither means anything)."""
+    params = click.get_current_context().params
+    return "--force-conflicts" if params.get("force_conflicts") else "--no-lint"
 
 
 def _edit_file(
@@ -278,6 +303,7 @@ def _live(
     *,
     diff: bool,
     output: str,
+    lint: bool = True,
 ) -> None:
     from virtnet.cluster.setnetwork_run import execute, prepare
 
@@ -300,6 +326,10 @@ def _live(
         lines = _edit_lines(edit, prepared.versions_from) + [f"note: not read: {u}" for u in prepared.gathered.unread]
         if edit.refusals:
             _refuse(edit, lines, output)
+        errors = [f for f in prepared.findings if f.severity is Severity.ERROR]
+        lines += [_lint_line(f) for f in prepared.findings]
+        if errors and lint and not diff:
+            _refuse_lint(edit, errors, lines, prepared.versions_from, output)
         if diff:
             click.echo(_diff(prepared.gathered.vm, edit), nl=False)
             for line in lines:
@@ -326,6 +356,29 @@ def _refuse(edit: Edit, lines: Sequence[str], output: str) -> NoReturn:
     if output == "report-json":
         click.echo(dump_json({"edit": edit.to_dict(), "refused": True}), nl=False)
     click.echo(f"virtnet: error: refusing to edit {edit.ref}: {edit.refusals[0].reason}", err=True)
+    raise SystemExit(EXIT_FINDINGS)
+
+
+def _lint_line(f: Finding) -> str:
+    return f"{f.severity.value}: lint {f.rule.code} {f.rule.slug}: {f.message}"
+
+
+def _refuse_lint(edit: Edit, errors: Sequence[Finding], lines: Sequence[str], versions: str, output: str) -> NoReturn:
+    for line in lines:
+        click.echo(line, err=output != "text")
+    count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
+    if output == "report-json":
+        click.echo(
+            dump_json(
+                {"edit": edit.to_dict(), "refused": f"lint found {count}", "lint": [f.to_dict() for f in errors]}
+            ),
+            nl=False,
+        )
+    click.echo(
+        f"virtnet: error: refusing to edit {edit.ref}: lint finds {count} the edit would bring (versions: {versions}); "
+        "fix them, or write anyway with --no-lint",
+        err=True,
+    )
     raise SystemExit(EXIT_FINDINGS)
 
 

@@ -20,9 +20,11 @@ from virtnet.cluster.client import Cluster
 from virtnet.cluster.facts import KUBEVIRT_GV, NAD_GV, SPIDERPOOL_GV, Facts
 from virtnet.cluster.read import read_facts
 from virtnet.cluster.setnetwork import Conflict, VmWrite, explain, on_cluster, secret_write, vm_write
+from virtnet.cluster.setnetwork_lint import edit_findings
 from virtnet.cluster.versions import SET_NETWORK_WORDING, choose_versions
 from virtnet.errors import ConflictError, ForbiddenError, Location, NotFoundError, NotInstalledError
 from virtnet.formats.intentdoc import IntentValues
+from virtnet.lint.model import Finding
 from virtnet.render.setnetwork import CLOUD_INIT_SOURCES, Context, Edit, edit_vm
 
 
@@ -111,11 +113,12 @@ def gather(cluster: Cluster, name: str, namespace: str, *, update_secret: bool) 
 
 @dataclass(frozen=True)
 class Prepared:
-    """What was read, the edit, and where its versions came from."""
+    """What was read, the edit, where its versions came from, and the lint findings the edit would bring."""
 
     gathered: Gathered
     edit: Edit
     versions_from: str
+    findings: tuple[Finding, ...] = ()
 
 
 def prepare(
@@ -129,13 +132,26 @@ def prepare(
     update_secret: bool = False,
 ) -> Prepared:
     """Read the VM and what the edit must know, choose the versions (the flags ``kubevirt``/``spiderpool``, else
-    the cluster's, else the newest supported) and edit the VM for ``target`` on this cluster. An error in the target
-    (the flags' fault) is an :class:`~virtnet.errors.InputError` about a field of its intent."""
+    the cluster's, else the newest supported) and edit the VM for ``target`` on this cluster; lint what the edit would
+    bring (:func:`virtnet.cluster.setnetwork_lint.edit_findings`). An error in the target (the flags' fault) is an
+    :class:`~virtnet.errors.InputError` about a field of its intent."""
     gathered = gather(cluster, name, namespace, update_secret=update_secret)
     versions = choose_versions(kubevirt, spiderpool, lambda: gathered.facts)
     intent = on_cluster(target, namespace, versions, gathered.facts).intent()
     edit = edit_vm(gathered.vm, intent, gathered.context)
-    return Prepared(gathered, edit, versions.sentence(SET_NETWORK_WORDING))
+    findings = (
+        edit_findings(
+            gathered.vm,
+            edit.vm,
+            edit.objects,
+            gathered.context,
+            versions.kubevirt.version,
+            versions.spiderpool.version,
+        )
+        if edit.changed and not edit.refusals
+        else ()
+    )
+    return Prepared(gathered, edit, versions.sentence(SET_NETWORK_WORDING), findings)
 
 
 @dataclass

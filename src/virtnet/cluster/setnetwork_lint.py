@@ -1,0 +1,76 @@
+"""`virtnet set network` on a live cluster: what lint says of the edit before anything is written.
+
+Pure (objects in, findings out), like :mod:`virtnet.cluster.setnetwork`; :mod:`virtnet.cluster.setnetwork_run` feeds
+it what it read. The VM is linted twice against what the cluster holds — as it is, and as the edit leaves it, with
+the objects the edit writes (pools, SpiderMultusConfigs, NADs) in place of the cluster's and the KubeVirt CR change
+merged into the live CR the way ``apply`` merges it (:func:`virtnet.cluster.apply.merge_kubevirt`). The findings the
+edit brings are those of the edited VM that the VM did not have before (same rule, same field), and every finding on
+an object the edit writes. Problems the VM already had are not the edit's: they do not stop it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from virtnet.cluster.apply import merge_kubevirt
+from virtnet.lint.engine import LintOptions, lint_objects, live_object
+from virtnet.lint.model import Finding, LintObject
+from virtnet.render.setnetwork import Context
+
+CLUSTER_SCOPED = frozenset({"SpiderIPPool", "SpiderSubnet", "SpiderReservedIP", "SpiderCoordinator"})
+Key = tuple[str, str | None, str]  # kind, namespace, name
+
+
+def _key(obj: Mapping[str, Any]) -> Key:
+    meta = obj.get("metadata") or {}
+    kind = str(obj.get("kind", ""))
+    namespace = None if kind in CLUSTER_SCOPED else str(meta.get("namespace") or "default")
+    return kind, namespace, str(meta.get("name", ""))
+
+
+def _live(obj: Mapping[str, Any]) -> LintObject:
+    return live_object(obj, namespaced=str(obj.get("kind", "")) not in CLUSTER_SCOPED)
+
+
+def _context(context: Context, written: Sequence[Mapping[str, Any]]) -> list[LintObject]:
+    """The cluster's pools, SpiderMultusConfigs, NADs and KubeVirt CR, with ``written`` in place of their live
+    versions (a KubeVirt CR change merged into the live CR)."""
+    replaced = {_key(o) for o in written if o.get("kind") != "KubeVirt"}
+    live: list[Mapping[str, Any]] = [
+        o for o in (*context.pools, *context.multus_configs, *context.nads) if _key(o) not in replaced
+    ]
+    kubevirt: Mapping[str, Any] | None = context.kubevirt
+    for change in written:
+        if change.get("kind") == "KubeVirt":
+            kubevirt = merge_kubevirt(kubevirt, change).merged if kubevirt is not None else change
+    if kubevirt is not None:
+        live.append(kubevirt)
+    return [_live(o) for o in live]
+
+
+def _identity(f: Finding) -> tuple[str, str, tuple[str | int, ...]]:
+    return f.rule.code, f"{f.object.kind}/{f.object.namespace}/{f.object.name}", tuple(f.path)
+
+
+def edit_findings(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    written: Sequence[Mapping[str, Any]],
+    context: Context,
+    kubevirt_version: str | None,
+    spiderpool_version: str | None,
+) -> tuple[Finding, ...]:
+    """The findings the edit brings (see the module's docstring): ``before`` and ``after`` are the VM, ``written`` the
+    other objects the edit writes (its pools, SpiderMultusConfigs, NADs, KubeVirt CR change)."""
+    options = LintOptions(kubevirt_version=kubevirt_version, spiderpool_version=spiderpool_version)
+    had = lint_objects([_live(before)], options, context=_context(context, ()))
+    had_keys = {_identity(f) for f in had.findings}
+    others = [o for o in written if o.get("kind") != "KubeVirt"]
+    result = lint_objects([_live(after), *[_live(o) for o in others]], options, context=_context(context, written))
+    vm = _key(after)
+    return tuple(
+        f
+        for f in result.findings
+        if (f.object.kind, f.object.namespace, f.object.name) != vm or _identity(f) not in had_keys
+    )
