@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from virtnet.cluster.setnetwork_lint import edit_findings
+from virtnet.cluster.setnetwork_lint import edit_findings, refusing
 from virtnet.lint.engine import lint_objects, live_object
 from virtnet.render.setnetwork import Context
 
@@ -69,3 +69,19 @@ def test_the_objects_the_edit_writes_replace_the_clusters_and_are_checked_themse
     # a pool the edit writes with its gateway outside its subnet is the edit's finding too
     bad = pool("lan-v4", gateway="10.10.0.1")
     assert "VN012" in codes(edit_findings(before, after, [bad], live, None, None))
+
+
+def test_lint_errors_refuse_only_when_lint_saw_every_pool_smc_and_nad() -> None:
+    before = vm("02:00:00:00:00:01")
+    after = copy.deepcopy(before)
+    after["spec"]["template"]["metadata"]["annotations"]["ipam.spidernet.io/ippools"] = (
+        '[{"interface":"eth0","ipv4":["fenced-v4"]}]'
+    )
+    context = Context(pools=(pool("fenced-v4", namespaceName=["other"]),), known=frozenset({"SpiderIPPool"}))
+    found = edit_findings(before, after, (), context, None, None)
+    errors, note = refusing(found, ())
+    assert (codes(errors), note) == (["VN027"], None)
+    errors, note = refusing(found, ("SpiderIPPool",))
+    assert errors == []
+    assert note == "lint errors not enforced: the cluster did not let virtnet list SpiderIPPool"
+    assert refusing((), ("SpiderIPPool",)) == ([], None)  # nothing to say when lint found no error

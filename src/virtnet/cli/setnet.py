@@ -19,7 +19,6 @@ from virtnet.errors import ConflictError, InputError, Location
 from virtnet.formats.intent import NicDocument
 from virtnet.formats.intentdoc import IntentValues
 from virtnet.formats.yamlio import as_list, dump_json, dump_yaml
-from virtnet.lint.model import Severity
 from virtnet.model.intent import Intent
 from virtnet.model.modes import DEFAULT_SPIDERPOOL_NAMESPACE
 from virtnet.render.setnetwork import Edit
@@ -305,6 +304,7 @@ def _live(
     output: str,
     lint: bool = True,
 ) -> None:
+    from virtnet.cluster.setnetwork_lint import refusing
     from virtnet.cluster.setnetwork_run import execute, prepare
 
     with target.connect() as cluster:
@@ -326,8 +326,8 @@ def _live(
         lines = _edit_lines(edit, prepared.versions_from) + [f"note: not read: {u}" for u in prepared.gathered.unread]
         if edit.refusals:
             _refuse(edit, lines, output)
-        errors = [f for f in prepared.findings if f.severity is Severity.ERROR]
-        lines += [_lint_line(f) for f in prepared.findings]
+        errors, unenforced = refusing(prepared.findings, prepared.lint_blind)
+        lines += [_lint_line(f) for f in prepared.findings] + ([f"note: {unenforced}"] if unenforced else [])
         if errors and lint and not diff:
             _refuse_lint(edit, errors, lines, prepared.versions_from, output)
         if diff:

@@ -15,7 +15,7 @@ from typing import Any
 
 from virtnet.cluster.apply import merge_kubevirt
 from virtnet.lint.engine import LintOptions, lint_objects, live_object
-from virtnet.lint.model import Finding, LintObject
+from virtnet.lint.model import Finding, LintObject, Severity
 from virtnet.render.setnetwork import Context
 
 CLUSTER_SCOPED = frozenset({"SpiderIPPool", "SpiderSubnet", "SpiderReservedIP", "SpiderCoordinator"})
@@ -74,3 +74,13 @@ def edit_findings(
         for f in result.findings
         if (f.object.kind, f.object.namespace, f.object.name) != vm or _identity(f) not in had_keys
     )
+
+
+def refusing(findings: Sequence[Finding], blind: Sequence[str]) -> tuple[list[Finding], str | None]:
+    """The errors among ``findings`` that refuse the edit, and a note when none may: ``blind`` names the kinds lint
+    needs that the cluster did not let virtnet list — lint then saw only part of them (a pool it could not see would
+    look missing), so its errors are shown but do not refuse."""
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    if errors and blind:
+        return [], f"lint errors not enforced: the cluster did not let virtnet list {', '.join(blind)}"
+    return errors, None

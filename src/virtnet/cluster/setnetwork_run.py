@@ -119,6 +119,9 @@ class Prepared:
     edit: Edit
     versions_from: str
     findings: tuple[Finding, ...] = ()
+    # kinds lint needs whose listing the cluster refused: lint then sees only part of them, so its errors are
+    # reported but do not refuse the edit (a pool it cannot see would look missing)
+    lint_blind: tuple[str, ...] = ()
 
 
 def prepare(
@@ -151,7 +154,11 @@ def prepare(
         if edit.changed and not edit.refusals
         else ()
     )
-    return Prepared(gathered, edit, versions.sentence(SET_NETWORK_WORDING), findings)
+    blind = tuple(k for k in LINT_NEEDS if k not in gathered.context.known)
+    return Prepared(gathered, edit, versions.sentence(SET_NETWORK_WORDING), findings, blind)
+
+
+LINT_NEEDS = ("SpiderIPPool", "SpiderMultusConfig", "NetworkAttachmentDefinition")
 
 
 @dataclass
