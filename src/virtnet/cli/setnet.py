@@ -55,8 +55,8 @@ SET_NETWORK_HELP = """Move an existing VirtualMachine to a network mode: the gui
     routes, bonds or VLANs depend on, pools or SpiderMultusConfigs that exist with another spec, and more.
     On a cluster it then lints the edited VM against the cluster's pools, SpiderMultusConfigs, NADs and KubeVirt CR
     and refuses when the edit would bring a lint error the VM did not have (e.g. a pool whose namespaceAffinity
-    excludes the VM: no IP at the next start); errors the VM already had are listed, not held against the edit.
-    --no-lint writes anyway.
+    excludes the VM: no IP at the next start); errors the VM already had are not held against the edit
+    (`virtnet lint --cluster` lists them). --no-lint writes anyway.
 
     \b
     Exit codes: 0 done (or nothing to do), 1 refused or failed on the cluster side, 2 bad input.
