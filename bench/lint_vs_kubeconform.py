@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/lint_vs_kubeconform.py [--sizes 100 1000 10000] [--runs 3] [--kubeconform PATH]
     .venv/bin/python bench/lint_vs_kubeconform.py --smoke      # 100 VMs, one run each, parity only (CI)
+    .venv/bin/python bench/lint_vs_kubeconform.py --sizes 10000 --breakdown   # + virtnet with fewer rules
 
 1. kubeconform: ``--kubeconform PATH``, else built once with ``go install github.com/yannh/kubeconform/cmd/
    kubeconform@v0.8.0`` into ``${VIRTNET_BENCH_CACHE:-~/.cache/virtnet-bench}/kubeconform-v0.8.0/``.
@@ -86,12 +87,23 @@ def run(argv: list[str]) -> tuple[float, float, int, int]:
     return wall, cpu, usage.ru_maxrss, proc.returncode
 
 
-def commands(kubeconform: Path, schemas: Path, corpus_dir: Path) -> dict[str, list[str]]:
-    return {
+# --breakdown: virtnet doing only kubeconform's job (the two schema rules), and with one rule that reads only an
+# object's annotations (what reading, splitting and the engine cost without the rules)
+BREAKDOWN = {
+    "virtnet, schema rules only": ("--enable", "unknown-field,schema-invalid"),
+    "virtnet, reading only": ("--enable", "suppression-unknown"),
+}
+
+
+def commands(kubeconform: Path, schemas: Path, corpus_dir: Path, breakdown: bool = False) -> dict[str, list[str]]:
+    cmds = {
         "kubeconform": [str(kubeconform), "-strict", "-ignore-missing-schemas", "-output", "json",
                         "-schema-location", kubeconform_schemas.location(schemas), str(corpus_dir)],
         "virtnet": [str(BIN / "virtnet"), "lint", str(corpus_dir), "-o", "json"],
     }  # fmt: skip
+    if breakdown:
+        cmds.update({name: [*cmds["virtnet"], *extra] for name, extra in BREAKDOWN.items()})
+    return cmds
 
 
 # --- parity ------------------------------------------------------------------------------------------------------
@@ -139,6 +151,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each command per size (alternating)")
     parser.add_argument("--kubeconform", type=Path, help="kubeconform to compare with (default: build v0.8.0)")
     parser.add_argument("--smoke", action="store_true", help="100 VMs, parity only, no timing (CI)")
+    parser.add_argument("--breakdown", action="store_true", help="also time virtnet with the schema rules only, and "
+                        "with one annotation rule only (reading and engine)")  # fmt: skip
     args = parser.parse_args()
     sizes, runs = ([100], 0) if args.smoke else (args.sizes, args.runs)
     kubeconform = args.kubeconform or build_kubeconform()
@@ -153,7 +167,7 @@ def main() -> None:
             files = sorted(corpus_dir.glob("*.yaml"))
             size = sum(f.stat().st_size for f in files)
             objects = sum(f.read_text().count("\nkind: ") + f.read_text().startswith("kind: ") for f in files)
-            cmds = commands(kubeconform, schemas, corpus_dir)
+            cmds = commands(kubeconform, schemas, corpus_dir, args.breakdown and not args.smoke)
             print(f"bench: {n:,} VMs, {objects:,} objects, {size / 1e6:.1f} MB in {len(files)} files", file=sys.stderr)
             problems += [f"{n} VMs: {p}" for p in parity(cmds, planted, corpus_dir)]
             if not runs:
@@ -172,8 +186,10 @@ def main() -> None:
                 rows.append(f"| {n:,} | {objects:,} | {size / 1e6:.1f} | `{name}` | {runs} | {med[name]:.2f} | "
                             f"{min(walls):.2f} | {max(walls):.2f} | {cpu_med[name]:.2f} | "
                             f"{max(r for _, _, r in s) / 1024:.0f} |")  # fmt: skip
-            ratio, cpu_ratio = med["virtnet"] / med["kubeconform"], cpu_med["virtnet"] / cpu_med["kubeconform"]
-            rows.append(f"| {n:,} | | | **virtnet / kubeconform** | | **{ratio:.2f}** | | | **{cpu_ratio:.2f}** | |")
+            for name in (k for k in cmds if k.startswith("virtnet")):
+                ratio, cpu_ratio = med[name] / med["kubeconform"], cpu_med[name] / cpu_med["kubeconform"]
+                label = f"**{name} / kubeconform**"
+                rows.append(f"| {n:,} | | | {label} | | **{ratio:.2f}** | | | **{cpu_ratio:.2f}** | |")
     if rows:
         load = os.getloadavg()
         print(f"\n{time.strftime('%Y-%m-%d')}, {platform.node()}, {os.cpu_count()} cores, Python "
