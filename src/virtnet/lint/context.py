@@ -52,7 +52,7 @@ class Nad:
     namespace: str
     name: str
     source: LintObject
-    cni_type: str | None  # macvlan, ipvlan, ovs, sriov, bridge, … (None: unknown/custom)
+    cni_type: str | None  # macvlan, ipvlan, ovs, sriov, bridge, … (a custom SMC: its config's; None: unknown)
     coordinator: bool | None  # does the chain run SpiderPool's coordinator (None: unknown)
     ipv4_pools: tuple[str, ...] = ()
     ipv6_pools: tuple[str, ...] = ()
@@ -144,45 +144,59 @@ def workload_of(obj: LintObject, ctx: LintContext | None = None) -> Iterator[Wor
         yield w
 
 
-def _nad_from_config(obj: LintObject) -> Nad:
-    spec = as_map(obj.data.get("spec"))
-    cni_type: str | None = None
-    coordinator: bool | None = None
-    v4: tuple[str, ...] = ()
-    v6: tuple[str, ...] = ()
+def _chain(text: object) -> tuple[str | None, bool | None, tuple[str, ...], tuple[str, ...]]:
+    """(main CNI type, runs the coordinator, SpiderPool IPv4 pools, IPv6 pools) of a CNI config or conflist text;
+    (None, None, (), ()) when it cannot be read."""
     try:
-        config = json.loads(spec.get("config") or "{}")
-    except (TypeError, ValueError, RecursionError):
+        config = json.loads(text) if isinstance(text, str) and text.strip() else {}
+    except (ValueError, RecursionError):
         config = {}
     plugins = as_list(config.get("plugins")) if isinstance(config, Mapping) else []
     if isinstance(config, Mapping) and "type" in config:
         plugins = [config]
     types = [str(p.get("type")) for p in plugins if isinstance(p, Mapping)]
     main = [t for t in types if t not in ("ifacer", "coordinator", "tuning", "sbr", "portmap", "bandwidth")]
-    if main:
-        cni_type = main[0]
-        coordinator = "coordinator" in types
-        for p in plugins:
-            ipam = as_map(as_map(p).get("ipam"))
-            if ipam.get("type") == "spiderpool":
-                v4 = tuple(str(x) for x in as_list(ipam.get("default_ipv4_ippool")))
-                v6 = tuple(str(x) for x in as_list(ipam.get("default_ipv6_ippool")))
+    if not main:
+        return None, None, (), ()
+    v4: tuple[str, ...] = ()
+    v6: tuple[str, ...] = ()
+    for p in plugins:
+        ipam = as_map(as_map(p).get("ipam"))
+        if ipam.get("type") == "spiderpool":
+            v4 = tuple(str(x) for x in as_list(ipam.get("default_ipv4_ippool")))
+            v6 = tuple(str(x) for x in as_list(ipam.get("default_ipv6_ippool")))
+    return main[0], "coordinator" in types, v4, v6
+
+
+def _nad_from_config(obj: LintObject) -> Nad:
+    cni_type, coordinator, v4, v6 = _chain(as_map(obj.data.get("spec")).get("config"))
     meta_ns = obj.ref.namespace or NAMESPACED_DEFAULT
     return Nad(meta_ns, obj.ref.name, obj, cni_type, coordinator, v4, v6)
 
 
+def is_custom(smc_spec: Mapping[str, Any]) -> bool:
+    """A SpiderMultusConfig whose NAD is its spec.customCNI config as written (cniType custom, the default when
+    the field is missing from SpiderPool v0.9: SP@v1.2.2:pkg/multuscniconfig/multusconfig_informer.go
+    generateNetAttachDef, multusconfig_mutate.go)."""
+    return smc_spec.get("cniType") in (None, "custom")
+
+
 def _nad_from_multus_config(obj: LintObject) -> Nad:
     spec = as_map(obj.data.get("spec"))
+    name = obj.annotations.get(CR_NAME_ANNOTATION) or obj.ref.name
+    namespace = obj.ref.namespace or NAMESPACED_DEFAULT
+    if is_custom(spec):  # the generated NAD is the custom config: read it like a NAD's
+        cni_type, coordinator, v4, v6 = _chain(spec.get("customCNI"))
+        return Nad(namespace, str(name), obj, cni_type, coordinator, v4, v6)
     cni = spec.get("cniType")
     cni_type = str(cni) if isinstance(cni, str) else None
     block = as_map(spec.get(SMC_BLOCKS.get(cni_type or "", ""), {}))
     pools = as_map(block.get("ippools"))
     coordinator = spec.get("enableCoordinator")
     if not isinstance(coordinator, bool):
-        coordinator = cni_type not in (None, "custom")  # CRD default true; SpiderPool forces false for custom
-    name = obj.annotations.get(CR_NAME_ANNOTATION) or obj.ref.name
+        coordinator = True  # the CRD default
     return Nad(
-        obj.ref.namespace or NAMESPACED_DEFAULT,
+        namespace,
         str(name),
         obj,
         cni_type,

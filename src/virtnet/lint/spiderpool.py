@@ -22,6 +22,7 @@ from virtnet.lint.context import (
     LintContext,
     Nad,
     Workload,
+    is_custom,
     per_context,
 )
 from virtnet.lint.model import Severity
@@ -333,7 +334,7 @@ def _nad_ipam(ctx: LintContext) -> dict[tuple[str, str], bool | None]:
         if nad.source.kind == "SpiderMultusConfig":
             if spec.get("disableIPAM") is True:
                 out[key] = False
-            elif nad.cni_type in (None, "custom"):
+            elif is_custom(spec):
                 out[key] = config_uses_spiderpool(spec.get("customCNI"))
             else:
                 out[key] = True  # SpiderPool generates the NAD with "ipam": {"type": "spiderpool"}

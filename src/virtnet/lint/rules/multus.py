@@ -19,11 +19,19 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from virtnet.lint.context import CR_NAME_ANNOTATION, DEFAULT_NETWORK_ANNOTATION, LintContext, Nad, Workload, workload_of
+from virtnet.lint.context import (
+    CR_NAME_ANNOTATION,
+    DEFAULT_NETWORK_ANNOTATION,
+    LintContext,
+    Nad,
+    Workload,
+    is_custom,
+    workload_of,
+)
 from virtnet.lint.model import LintObject, Path, Severity, Violation
 from virtnet.lint.registry import rule
 from virtnet.lint.rules.kubevirt import binding_of
-from virtnet.lint.spiderpool import config_uses_spiderpool
+from virtnet.lint.spiderpool import uses_spiderpool
 from virtnet.model.capabilities import Binding, passt_binding_for
 from virtnet.model.manifest import as_map
 from virtnet.model.podannotations import MULTUS_NAMESPACE, default_network, network_selection
@@ -32,8 +40,6 @@ from virtnet.model.versions import Version
 UG_INTERFACES = "UG:docs/network/interfaces_and_networks.md"
 SP_KUBEVIRT = "SP:docs/usage/kubevirt.md"
 MACVLAN_LIKE = ("macvlan", "ipvlan")
-# SpiderMultusConfig cniTypes whose generated NAD uses SpiderPool IPAM (``SP:pkg/multuscniconfig``): all but custom.
-SPIDERPOOL_IPAM_CNI = ("macvlan", "ipvlan", "ovs", "sriov", "vlan", "ib-sriov", "ipoib")
 
 
 @dataclass(frozen=True)
@@ -286,18 +292,16 @@ def nad_not_found(obj: LintObject, ctx: LintContext) -> Iterator[Violation]:
             )
 
 
-def uses_spiderpool_ipam(nad: Nad) -> bool:
-    """Does the NAD allocate its IPs from SpiderPool (generated from a SMC with IPAM, or ``ipam.type: spiderpool``)?"""
-    spec = as_map(nad.source.data.get("spec"))
-    if nad.source.kind == "SpiderMultusConfig":
-        return nad.cni_type in SPIDERPOOL_IPAM_CNI and spec.get("disableIPAM") is not True
-    return config_uses_spiderpool(spec.get("config")) is True
+def _set_by_flag(nad: Nad) -> bool:
+    """Whether the NAD's coordinator is SpiderMultusConfig's enableCoordinator (not a plugin of a written chain)."""
+    return nad.source.kind == "SpiderMultusConfig" and not is_custom(as_map(nad.source.data.get("spec")))
 
 
 def _coordinator_off(nad: Nad) -> str:
-    if nad.source.kind == "SpiderMultusConfig":
+    if _set_by_flag(nad):
         return f"{nad_origin(nad)} sets enableCoordinator: false"
-    return f"the CNI chain of {nad_origin(nad)} has no 'coordinator' plugin"
+    field = "spec.customCNI" if nad.source.kind == "SpiderMultusConfig" else "the CNI chain"
+    return f"{field} of {nad_origin(nad)} has no 'coordinator' plugin"
 
 
 @rule(
@@ -321,7 +325,7 @@ def multi_nic_without_coordinator(obj: LintObject, ctx: LintContext) -> Iterator
         nics = [
             att
             for att in attachments(w, ctx)
-            if att.nad is not None and att.interface is not None and uses_spiderpool_ipam(att.nad)
+            if att.nad is not None and att.interface is not None and uses_spiderpool(ctx, att.nad) is True
         ]
         if len(nics) < 2:
             continue
@@ -336,6 +340,6 @@ def multi_nic_without_coordinator(obj: LintObject, ctx: LintContext) -> Iterator
                 f"({_coordinator_off(att.nad)}); enable it so only one NIC carries the default route",
                 att.path,
                 fix=f"Set enableCoordinator: true in {nad_origin(att.nad)}."
-                if att.nad.source.kind == "SpiderMultusConfig"
+                if _set_by_flag(att.nad)
                 else f'Add {{"type": "coordinator"}} after the main plugin in {nad_origin(att.nad)}.',
             )
