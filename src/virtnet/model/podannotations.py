@@ -49,15 +49,9 @@ def network_selection(text: str, default_namespace: str) -> list[NadRef] | None:
     (multus-cni pkg/k8sclient/k8sclient.go): JSON — a list of ``{"name", "namespace", …}`` objects — whenever the
     text holds ``[``, ``{`` or ``"``; otherwise a comma-separated list of ``name``, ``ns/name`` or ``ns/name@ifname``
     (spaces around the parts trimmed). An empty namespace is ``default_namespace``. None when Multus would refuse the
-    value or an entry names no NAD (:func:`selection_problem` says which)."""
+    value or an entry names no NAD (:func:`default_network_problem` says why)."""
     read = _read_selection(text, default_namespace)
     return read if isinstance(read, list) else None
-
-
-def selection_problem(text: str) -> str | None:
-    """Why Multus cannot use a network-selection value (:func:`network_selection`), or None when it can."""
-    read = _read_selection(text, "")
-    return read if isinstance(read, str) else None
 
 
 def _read_selection(text: str, default_namespace: str) -> list[NadRef] | str:
@@ -95,14 +89,24 @@ def _read_selection(text: str, default_namespace: str) -> list[NadRef] | str:
     return out
 
 
-def default_network(text: object) -> NadRef | None:
+def default_network_entry(text: object) -> tuple[NadRef, bool] | None:
     """The NAD Multus makes a pod's default network from a ``v1.multus-cni.io/default-network`` value (or the
-    networkName of a ``multus: {default: true}`` network, which KubeVirt copies there): its first entry, a bare name in
-    :data:`MULTUS_NAMESPACE`. None when the value is not text, blank, or refused (:func:`network_selection`)."""
+    networkName of a ``multus: {default: true}`` network, which KubeVirt copies there) — its first entry, a bare name
+    in :data:`MULTUS_NAMESPACE` — and whether the value named the namespace itself. None when the value is not text,
+    blank, or refused (:func:`network_selection`)."""
     if not isinstance(text, str):
         return None
-    refs = network_selection(text, MULTUS_NAMESPACE)
-    return refs[0] if refs else None
+    refs = network_selection(text, "")
+    if not refs:
+        return None
+    first = refs[0]
+    return NadRef(first.namespace or MULTUS_NAMESPACE, first.name), bool(first.namespace)
+
+
+def default_network(text: object) -> NadRef | None:
+    """The NAD of :func:`default_network_entry`, without whether the namespace was named."""
+    entry = default_network_entry(text)
+    return entry[0] if entry is not None else None
 
 
 def default_network_ref(annotations: Mapping[str, Any]) -> NadRef | None:
@@ -113,12 +117,11 @@ def default_network_ref(annotations: Mapping[str, Any]) -> NadRef | None:
 
 def default_network_problem(text: str) -> str | None:
     """Why Multus cannot make a pod's default network from this ``v1.multus-cni.io/default-network`` value (or
-    networkName of a Multus default network), or None when it can: it must read (:func:`selection_problem`) and name
+    networkName of a Multus default network), or None when it can: it must read (:func:`network_selection`) and name
     exactly one network (tryLoadK8sPodDefaultNetwork refuses more than one and has none to use when it names none)."""
-    problem = selection_problem(text)
-    if problem is not None:
-        return problem
-    count = len(network_selection(text, MULTUS_NAMESPACE) or [])
-    if count != 1:
-        return f"Multus takes exactly one default network, and this names {count or 'none'}"
+    read = _read_selection(text, MULTUS_NAMESPACE)
+    if isinstance(read, str):
+        return read
+    if len(read) != 1:
+        return f"Multus takes exactly one default network, and this names {len(read) or 'none'}"
     return None

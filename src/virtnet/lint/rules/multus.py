@@ -5,7 +5,7 @@ name means the VM's namespace: ``KV@v1.0.1:pkg/virt-controller/services/template
 and, for its ``pod: {}`` network, the template annotation ``v1.multus-cni.io/default-network`` that KubeVirt copies
 to the virt-launcher pod (``filterVMIAnnotationsForPod``). Multus reads that annotation — and the networkName of a
 ``multus: {default: true}`` network, which KubeVirt writes into it — with a bare name in Multus' own namespace,
-kube-system, not the VM's (:func:`virtnet.model.podannotations.default_network`). NADs that
+kube-system, not the VM's (:func:`virtnet.model.podannotations.default_network_entry`). NADs that
 SpiderPool generates from SpiderMultusConfigs are indexed by :class:`~virtnet.lint.context.LintContext` under the
 name SpiderPool gives them (annotation ``multus.spidernet.io/cr-name``, else the SMC name; ``SP:pkg/multuscniconfig/
 multusconfig_informer.go``).
@@ -34,7 +34,7 @@ from virtnet.lint.rules.kubevirt import binding_of
 from virtnet.lint.spiderpool import uses_spiderpool
 from virtnet.model.capabilities import Binding, passt_binding_for
 from virtnet.model.manifest import as_map
-from virtnet.model.podannotations import MULTUS_NAMESPACE, default_network, network_selection
+from virtnet.model.podannotations import MULTUS_NAMESPACE, default_network_entry
 from virtnet.model.versions import Version
 
 UG_INTERFACES = "UG:docs/network/interfaces_and_networks.md"
@@ -80,11 +80,11 @@ def _attachments(w: Workload, ctx: LintContext) -> list[Attachment]:
         if "multus" not in net or not isinstance(value, str) or not value:
             continue
         bare = False
-        if multus.get("default") is True:  # KubeVirt hands it to Multus as the default network (see default_network)
-            default = default_network(value)
+        if multus.get("default") is True:  # KubeVirt hands it to Multus as the default network
+            default = _default_ref(value)
             if default is None:
                 continue
-            ref, bare = (default.namespace or MULTUS_NAMESPACE, default.name), _names_no_namespace(value)
+            ref, bare = default
         else:  # KubeVirt splits networkName on the first '/' and takes it literally (getNamespaceAndNetworkName)
             ns, sep, name = value.partition("/")
             ref = (ns, name) if sep else (w.namespace, value)
@@ -93,9 +93,9 @@ def _attachments(w: Workload, ctx: LintContext) -> list[Attachment]:
         path = w.network_path(j, "multus", "networkName")
         out.append(Attachment(net, i, iface, ref, str(value), path, False, nad, bare))
     annotation = w.annotations.get(DEFAULT_NETWORK_ANNOTATION)
-    chosen = default_network(annotation) if w.multus_default() is None else None
+    chosen = _default_ref(annotation) if w.multus_default() is None else None
     if chosen is not None:
-        selected = (chosen.namespace or MULTUS_NAMESPACE, chosen.name)
+        selected, bare = chosen
         i, iface = ifaces.get(str(pod_network.get("name")), (None, None)) if pod_network is not None else (None, None)
         out.append(
             Attachment(
@@ -107,16 +107,20 @@ def _attachments(w: Workload, ctx: LintContext) -> list[Attachment]:
                 w.annotation_path(DEFAULT_NETWORK_ANNOTATION),
                 True,
                 ctx.nads.get(selected),
-                _names_no_namespace(str(annotation)),
+                bare,
             )
         )
     return out
 
 
-def _names_no_namespace(value: str) -> bool:
-    """Whether a default-network value leaves the namespace out (Multus then uses kube-system)."""
-    refs = network_selection(value, "")
-    return refs is not None and len(refs) > 0 and refs[0].namespace == ""
+def _default_ref(value: object) -> tuple[tuple[str, str], bool] | None:
+    """(namespace, name) of the NAD Multus makes the pod's default network from ``value``, and whether ``value`` left
+    the namespace out (Multus then looks in kube-system): :func:`virtnet.model.podannotations.default_network_entry`."""
+    entry = default_network_entry(value)
+    if entry is None:
+        return None
+    ref, named = entry
+    return (ref.namespace or MULTUS_NAMESPACE, ref.name), not named
 
 
 def nad_origin(nad: Nad) -> str:
