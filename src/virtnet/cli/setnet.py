@@ -138,7 +138,8 @@ def set_network(
     wanted = network.values("vm", None, parsed)
     versions = (kubevirt_version, spiderpool_version)
     if local or filename:
-        filename = _local_file(local, filename, dry_run, force_conflicts or no_lint)
+        cluster_flag = "--force-conflicts" if force_conflicts else "--no-lint" if no_lint else None
+        filename = _local_file(local, filename, dry_run, cluster_flag)
         edited = _edit_file(filename, wanted, parsed, vm_name, target.connection.namespace, versions, update_secret)
         _print_file(edited, diff=diff, output=output)
         return
@@ -164,22 +165,17 @@ def set_network(
 # --- offline -------------------------------------------------------------------------------------------------------
 
 
-def _local_file(local: bool, filename: str | None, dry_run: str, cluster_flag: bool) -> str:
-    """The file -f --local edits; -f without --local, --local without -f and cluster flags are usage errors."""
+def _local_file(local: bool, filename: str | None, dry_run: str, cluster_flag: str | None) -> str:
+    """The file -f --local edits; -f without --local, --local without -f and cluster flags (``cluster_flag``: the
+    one given, of --force-conflicts and --no-lint) are usage errors."""
     if not local:
         raise InputError("-f edits a file: add --local (a VM on the cluster is named by VM)", Location(path="-f"))
     if not filename:
         raise InputError("--local needs the file to edit: -f FILE", Location(path="--local"))
     if dry_run != "none" or cluster_flag:
-        flag = "--dry-run" if dry_run != "none" else _cluster_flag()
+        flag = "--dry-run" if dry_run != "none" else str(cluster_flag)
         raise InputError("--local never contacts a cluster", Location(path=flag))
     return filename
-
-
-def _cluster_flag() -> str:
-    """Which of --force-conflicts / --no-lint was given (with --local, where neither means anything)."""
-    params = click.get_current_context().params
-    return "--force-conflicts" if params.get("force_conflicts") else "--no-lint"
 
 
 def _edit_file(
@@ -325,7 +321,7 @@ def _live(
         edit = prepared.edit
         lines = _edit_lines(edit, prepared.versions_from) + [f"note: not read: {u}" for u in prepared.gathered.unread]
         if edit.refusals:
-            _refuse(edit, lines, output)
+            _refuse(edit, lines, output, edit.refusals[0].reason)
         errors, unenforced = refusing(prepared.findings, prepared.lint_blind)
         lines += [_lint_line(f) for f in prepared.findings] + ([f"note: {unenforced}"] if unenforced else [])
         if errors and lint and not diff:
@@ -350,12 +346,15 @@ def _live(
     _finish(edit, result, options.dry_run, output)
 
 
-def _refuse(edit: Edit, lines: Sequence[str], output: str) -> NoReturn:
+def _refuse(
+    edit: Edit, lines: Sequence[str], output: str, reason: str, report: Mapping[str, Any] | None = None
+) -> NoReturn:
+    """Print the report lines, the JSON report (``report`` added to it) with -o report-json, the refusal; exit 1."""
     for line in lines:
         click.echo(line, err=output != "text")
     if output == "report-json":
-        click.echo(dump_json({"edit": edit.to_dict(), "refused": True}), nl=False)
-    click.echo(f"virtnet: error: refusing to edit {edit.ref}: {edit.refusals[0].reason}", err=True)
+        click.echo(dump_json({"edit": edit.to_dict(), "refused": True, **(report or {})}), nl=False)
+    click.echo(f"virtnet: error: refusing to edit {edit.ref}: {reason}", err=True)
     raise SystemExit(EXIT_FINDINGS)
 
 
@@ -364,22 +363,9 @@ def _lint_line(f: Finding) -> str:
 
 
 def _refuse_lint(edit: Edit, errors: Sequence[Finding], lines: Sequence[str], versions: str, output: str) -> NoReturn:
-    for line in lines:
-        click.echo(line, err=output != "text")
     count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
-    if output == "report-json":
-        click.echo(
-            dump_json(
-                {"edit": edit.to_dict(), "refused": f"lint found {count}", "lint": [f.to_dict() for f in errors]}
-            ),
-            nl=False,
-        )
-    click.echo(
-        f"virtnet: error: refusing to edit {edit.ref}: lint finds {count} the edit would bring (versions: {versions}); "
-        "fix them, or write anyway with --no-lint",
-        err=True,
-    )
-    raise SystemExit(EXIT_FINDINGS)
+    reason = f"lint finds {count} the edit would bring (versions: {versions}); fix them, or write anyway with --no-lint"
+    _refuse(edit, lines, output, reason, {"refused": f"lint found {count}", "lint": [f.to_dict() for f in errors]})
 
 
 def _diff(vm: Mapping[str, Any], edit: Edit) -> str:
