@@ -14,43 +14,37 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from virtnet.cluster.apply import merge_kubevirt
-from virtnet.lint.engine import LintOptions, lint_objects, live_object
+from virtnet.lint.engine import CLUSTER_SCOPED, LintOptions, lint_objects, live_object
 from virtnet.lint.model import Finding, LintObject, Severity
+from virtnet.model.manifest import ObjectRef
 from virtnet.render.setnetwork import Context
-
-CLUSTER_SCOPED = frozenset({"SpiderIPPool", "SpiderSubnet", "SpiderReservedIP", "SpiderCoordinator"})
-Key = tuple[str, str | None, str]  # kind, namespace, name
-
-
-def _key(obj: Mapping[str, Any]) -> Key:
-    meta = obj.get("metadata") or {}
-    kind = str(obj.get("kind", ""))
-    namespace = None if kind in CLUSTER_SCOPED else str(meta.get("namespace") or "default")
-    return kind, namespace, str(meta.get("name", ""))
 
 
 def _live(obj: Mapping[str, Any]) -> LintObject:
     return live_object(obj, namespaced=str(obj.get("kind", "")) not in CLUSTER_SCOPED)
 
 
+def _named(ref: ObjectRef) -> tuple[str, str | None, str]:
+    return ref.kind, ref.namespace, ref.name
+
+
 def _context(context: Context, written: Sequence[Mapping[str, Any]]) -> list[LintObject]:
     """The cluster's pools, SpiderMultusConfigs, NADs and KubeVirt CR, with ``written`` in place of their live
     versions (a KubeVirt CR change merged into the live CR)."""
-    replaced = {_key(o) for o in written if o.get("kind") != "KubeVirt"}
-    live: list[Mapping[str, Any]] = [
-        o for o in (*context.pools, *context.multus_configs, *context.nads) if _key(o) not in replaced
-    ]
+    replaced = {_named(_live(o).ref) for o in written if o.get("kind") != "KubeVirt"}
+    live = [_live(o) for o in (*context.pools, *context.multus_configs, *context.nads)]
+    out = [o for o in live if _named(o.ref) not in replaced]
     kubevirt: Mapping[str, Any] | None = context.kubevirt
     for change in written:
         if change.get("kind") == "KubeVirt":
             kubevirt = merge_kubevirt(kubevirt, change).merged if kubevirt is not None else change
     if kubevirt is not None:
-        live.append(kubevirt)
-    return [_live(o) for o in live]
+        out.append(_live(kubevirt))
+    return out
 
 
-def _identity(f: Finding) -> tuple[str, str, tuple[str | int, ...]]:
-    return f.rule.code, f"{f.object.kind}/{f.object.namespace}/{f.object.name}", tuple(f.path)
+def _identity(f: Finding) -> tuple[str, ObjectRef, tuple[str | int, ...]]:
+    return f.rule.code, f.object, tuple(f.path)
 
 
 def edit_findings(
@@ -66,14 +60,10 @@ def edit_findings(
     options = LintOptions(kubevirt_version=kubevirt_version, spiderpool_version=spiderpool_version)
     had = lint_objects([_live(before)], options, context=_context(context, ()))
     had_keys = {_identity(f) for f in had.findings}
-    others = [o for o in written if o.get("kind") != "KubeVirt"]
-    result = lint_objects([_live(after), *[_live(o) for o in others]], options, context=_context(context, written))
-    vm = _key(after)
-    return tuple(
-        f
-        for f in result.findings
-        if (f.object.kind, f.object.namespace, f.object.name) != vm or _identity(f) not in had_keys
-    )
+    vm = _live(after)
+    others = [_live(o) for o in written if o.get("kind") != "KubeVirt"]
+    result = lint_objects([vm, *others], options, context=_context(context, written))
+    return tuple(f for f in result.findings if f.object != vm.ref or _identity(f) not in had_keys)
 
 
 def refusing(findings: Sequence[Finding], blind: Sequence[str]) -> tuple[list[Finding], str | None]:
