@@ -225,13 +225,13 @@ def plan_interfaces(vm: Mapping[str, Any]) -> list[NicPlan]:
             plans.append(NicPlan(name, binding, name, "pod", True, "eth0", 0, ref, via, mac))
         elif isinstance(multus, Mapping):
             network_name = str(multus.get("networkName") or "")
-            ref = _nad_key(parse_nad_ref(network_name), namespace) if network_name else None
             via = "spec.networks[].multus.networkName"
             if multus.get("default") is True:  # handed to Multus as the default network: bare is in its namespace
                 default = default_network(network_name)
                 ref = _nad_key(default, namespace) if default is not None else None
                 plans.append(NicPlan(name, binding, name, "multus", True, "eth0", 0, ref, via, mac))
             else:
+                ref = _nad_key(parse_nad_ref(network_name), namespace) if network_name else None
                 index = secondaries.index(name) + 1
                 pod_if = pod_interface_name(name, primary=False)
                 plans.append(NicPlan(name, binding, name, "multus", False, pod_if, index, ref, via, mac))
